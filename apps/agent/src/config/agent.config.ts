@@ -1,0 +1,63 @@
+import { readFileSync } from 'node:fs';
+import { z } from 'zod';
+
+// The agent's whole configuration, parsed once at boot. Nothing else reads process.env.
+// Sources, later wins: the JSON config file (VIRTFLEET_AGENT_CONFIG), then environment variables.
+const schema = z.object({
+  apiUrl: z.url(),
+  hostId: z.uuid(),
+  agentToken: z.string().min(20),
+  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  libvirtUri: z.string().default('qemu:///system'),
+  storageRoot: z.string().startsWith('/').default('/var/lib/virtfleet/store'),
+  concurrency: z.coerce.number().int().min(1).max(256).default(4),
+  heartbeatIntervalMs: z.coerce.number().int().min(100).default(10_000),
+  /** Kernel the KVM probe boots; default: the newest /boot/vmlinuz-* */
+  kvmProbeKernel: z.string().startsWith('/').optional(),
+  kvmProbeTimeoutMs: z.coerce.number().int().min(1000).default(25_000),
+  shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
+  logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+});
+export type AgentConfig = z.infer<typeof schema>;
+
+const ENV_KEYS: Record<string, keyof AgentConfig> = {
+  VIRTFLEET_API_URL: 'apiUrl',
+  VIRTFLEET_HOST_ID: 'hostId',
+  VIRTFLEET_AGENT_TOKEN: 'agentToken',
+  REDIS_URL: 'redisUrl',
+  LIBVIRT_DEFAULT_URI: 'libvirtUri',
+  VIRTFLEET_STORAGE_ROOT: 'storageRoot',
+  VIRTFLEET_AGENT_CONCURRENCY: 'concurrency',
+  VIRTFLEET_HEARTBEAT_INTERVAL_MS: 'heartbeatIntervalMs',
+  VIRTFLEET_KVM_PROBE_KERNEL: 'kvmProbeKernel',
+  VIRTFLEET_KVM_PROBE_TIMEOUT_MS: 'kvmProbeTimeoutMs',
+  VIRTFLEET_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
+  VIRTFLEET_LOG_LEVEL: 'logLevel',
+};
+
+export class ConfigError extends Error {}
+
+export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
+  let fromFile: Record<string, unknown> = {};
+  const file = env['VIRTFLEET_AGENT_CONFIG'];
+  if (file) {
+    try {
+      fromFile = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    } catch (e) {
+      throw new ConfigError(`cannot read agent config ${file}: ${(e as Error).message}`);
+    }
+  }
+  const fromEnv: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(ENV_KEYS)) if (env[key]) fromEnv[field] = env[key];
+  const parsed = schema.safeParse({ ...fromFile, ...fromEnv });
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid agent configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+/** The environment tools run with: the agent's own, as started. */
+export function toolEnvironment(env: NodeJS.ProcessEnv): Record<string, string | undefined> {
+  return { ...env };
+}

@@ -1,0 +1,35 @@
+import { CommandFailedError } from '@virtfleet/exec';
+import type { JobError } from '@virtfleet/contracts';
+import { ZodError } from 'zod';
+
+/** An expected, permanent failure with a code the API shows as it is (e.g. disk_exists). */
+export class JobFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super(message);
+    this.name = 'JobFailure';
+  }
+}
+
+export function toJobError(err: unknown): JobError {
+  if (err instanceof JobFailure) {
+    return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+  }
+  if (err instanceof CommandFailedError) {
+    return {
+      code: err.timedOut ? 'timed_out' : err.aborted ? 'cancelled' : 'command_failed',
+      message: err.message,
+      command: [...err.argv],
+      exitCode: err.exitCode,
+      signal: err.signal,
+      stderrTail: err.stderrTail,
+    };
+  }
+  if (err instanceof ZodError) {
+    return { code: 'result_invalid', message: `handler produced an invalid result: ${err.message}` };
+  }
+  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+}

@@ -1,0 +1,57 @@
+import { lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { SAFE_NAME_PATTERN, type DiskFormat } from '@virtfleet/contracts';
+import { JobFailure } from '../job-failure';
+
+/**
+ * The one folder disks live in. Clients name disks; the agent makes the paths
+ * (<root>/<name>.<format>, the operation guide's /kvm/store/vm1.qcow2) and refuses anything
+ * that escapes the root: symlinks, devices, other file types.
+ */
+export class StorageRoot {
+  private realRoot: string | undefined;
+
+  constructor(readonly root: string) {}
+
+  async ensure(): Promise<void> {
+    await mkdir(this.root, { recursive: true, mode: 0o755 });
+    this.realRoot = await realpath(this.root);
+  }
+
+  diskPath(name: string, format: DiskFormat): string {
+    // Schemas checked the name already; this guards the path builder itself.
+    if (!SAFE_NAME_PATTERN.test(name)) throw new JobFailure('disk_name_invalid', `invalid disk name ${JSON.stringify(name)}`);
+    return join(this.root, `${name}.${format}`);
+  }
+
+  /** A private temporary path next to the final one, renamed into place when complete. */
+  tempPath(name: string, format: DiskFormat, jobId: string): string {
+    return join(this.root, `.${name}.${format}.${jobId}.tmp`);
+  }
+
+  /** false when absent; throws when present but not a plain file inside the root. */
+  async exists(path: string): Promise<boolean> {
+    let st;
+    try {
+      st = await lstat(path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw e;
+    }
+    if (!st.isFile()) {
+      throw new JobFailure('disk_path_refused', `${path} is not a regular file (symlinks and devices are refused)`);
+    }
+    const real = await realpath(path);
+    const root = this.realRoot ?? (await realpath(this.root));
+    if (!real.startsWith(`${root}/`)) throw new JobFailure('disk_path_refused', `${path} resolves outside the storage root`);
+    return true;
+  }
+
+  async commit(tempPath: string, finalPath: string): Promise<void> {
+    await rename(tempPath, finalPath);
+  }
+
+  async discard(path: string): Promise<void> {
+    await rm(path, { force: true });
+  }
+}

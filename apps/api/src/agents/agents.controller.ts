@@ -1,0 +1,42 @@
+import { Body, Controller, HttpCode, Post } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { heartbeat, reportBatch, type Heartbeat, type ReportBatch } from '@virtfleet/contracts';
+import { AgentOnly, CurrentPrincipal } from '../auth/auth.decorators';
+import type { Principal } from '../auth/tokens';
+import { ZodPipe } from '../common/zod.pipe';
+import { HostsService } from '../hosts/hosts.service';
+import { toOpenApi } from '../openapi/schemas';
+import { ReportsService } from './reports.service';
+
+/** Where agents report back. An agent token only ever speaks for its own host. */
+@ApiTags('agent')
+@ApiBearerAuth()
+@AgentOnly()
+@Controller('v1/agent')
+export class AgentsController {
+  constructor(
+    private readonly reports: ReportsService,
+    private readonly hosts: HostsService,
+  ) {}
+
+  @Post('reports')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Job reports from a host agent (started, progress, command, succeeded, failed), fenced by attempt' })
+  @ApiBody({ schema: toOpenApi(reportBatch, 'input') })
+  async report(@Body(new ZodPipe(reportBatch, 'report_invalid')) body: ReportBatch, @CurrentPrincipal() who: Principal) {
+    return { outcomes: await this.reports.applyBatch(hostIdOf(who), body.reports) };
+  }
+
+  @Post('heartbeat')
+  @HttpCode(204)
+  @ApiOperation({ summary: 'Host agent heartbeat, with its facts when they changed' })
+  @ApiBody({ schema: toOpenApi(heartbeat, 'input') })
+  async heartbeat(@Body(new ZodPipe(heartbeat, 'heartbeat_invalid')) body: Heartbeat, @CurrentPrincipal() who: Principal) {
+    await this.hosts.heartbeat(hostIdOf(who), body);
+  }
+}
+
+function hostIdOf(p: Principal): string {
+  if (p.kind !== 'agent') throw new Error('AgentOnly route reached without an agent principal');
+  return p.hostId;
+}

@@ -1,0 +1,40 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { AgentsController } from './agents/agents.controller';
+import { ReportsService } from './agents/reports.service';
+import { AuthGuard } from './auth/auth.guard';
+import { TokenService } from './auth/token.service';
+import { ErrorFilter } from './common/error.filter';
+import { API_CONFIG, type ApiConfig } from './config/api.config';
+import { PrismaService } from './db/prisma.service';
+import { HealthController } from './health/health.controller';
+import { HostsController } from './hosts/hosts.controller';
+import { HostsService } from './hosts/hosts.service';
+import { Dispatcher } from './jobs/dispatcher.service';
+import { JobEvents } from './jobs/job-events';
+import { JobsController } from './jobs/jobs.controller';
+import { JobsService } from './jobs/jobs.service';
+import { HostQueues } from './queue/host-queues.service';
+
+@Module({})
+export class AppModule {
+  static forConfig(config: ApiConfig): DynamicModule {
+    return {
+      module: AppModule,
+      controllers: [HealthController, JobsController, HostsController, AgentsController],
+      providers: [
+        { provide: API_CONFIG, useValue: config },
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ErrorFilter },
+        PrismaService,
+        HostQueues,
+        TokenService,
+        JobEvents,
+        Dispatcher,
+        JobsService,
+        ReportsService,
+        HostsService,
+      ],
+    };
+  }
+}

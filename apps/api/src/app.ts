@@ -1,0 +1,41 @@
+import { Logger, type LogLevel } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { AppModule } from './app.module';
+import type { ApiConfig } from './config/api.config';
+
+const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
+
+function nestLevels(level: ApiConfig['logLevel']): LogLevel[] | false {
+  if (level === 'silent') return false;
+  const upto = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 }[level];
+  return LEVELS.slice(0, upto + 1);
+}
+
+/** Builds the API (used by main.ts and by the tests, which listen on port 0). */
+export async function createApp(config: ApiConfig): Promise<NestFastifyApplication> {
+  const app = await NestFactory.create<NestFastifyApplication>(
+    AppModule.forConfig(config),
+    new FastifyAdapter({ bodyLimit: 4 * 1024 * 1024 }),
+    { logger: nestLevels(config.logLevel), abortOnError: false },
+  );
+  app.enableShutdownHooks();
+  const doc = new DocumentBuilder()
+    .setTitle('virtfleet API')
+    .setDescription(
+      'Runs a fleet of KVM hosts as one system. Every call that changes a host answers 202 with a job and Location: /v1/jobs/<id>.',
+    )
+    .setVersion('1')
+    .addBearerAuth()
+    .build();
+  SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
+  return app;
+}
+
+export async function listen(app: NestFastifyApplication, config: ApiConfig): Promise<string> {
+  await app.listen(config.port, config.host);
+  const url = await app.getUrl();
+  new Logger('virtfleet').log(`API listening on ${url}`);
+  return url;
+}

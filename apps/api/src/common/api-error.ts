@@ -1,0 +1,28 @@
+import { HttpException } from '@nestjs/common';
+import type { ZodError } from 'zod';
+
+/** Every error the API answers with: { error: { code, message, details? } }. Codes are wire data. */
+export class ApiError extends HttpException {
+  constructor(
+    status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+  ) {
+    super({ error: { code, message, ...(details ? { details } : {}) } }, status);
+  }
+}
+
+export interface IssueDetail {
+  path: string;
+  message: string;
+}
+
+/** A 400 naming every field that failed, e.g. "payload.name: must be 1-64 letters…". */
+export function validationError(code: string, err: ZodError, prefix: string[] = []): ApiError {
+  const issues: IssueDetail[] = err.issues.map((i) => ({
+    path: [...prefix, ...i.path.map(String)].join('.') || '(body)',
+    message: i.message,
+  }));
+  return new ApiError(400, code, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
+}

@@ -1,0 +1,59 @@
+import { z } from 'zod';
+
+// The API's configuration, parsed once at boot from the environment; nothing else reads process.env.
+const schema = z.object({
+  DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
+  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  VIRTFLEET_API_HOST: z.string().default('127.0.0.1'),
+  VIRTFLEET_API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
+  /** File holding the bootstrap admin token (written by `npm run up`); its hash is upserted at boot. */
+  VIRTFLEET_ADMIN_TOKEN_FILE: z.string().optional(),
+  /** A host that misses this many heartbeat intervals is offline. */
+  VIRTFLEET_HEARTBEAT_INTERVAL_MS: z.coerce.number().int().min(100).default(10_000),
+  VIRTFLEET_MISSED_HEARTBEATS: z.coerce.number().int().min(1).default(3),
+  /** How often the dispatcher sweeps the outbox for pending jobs (the fast path enqueues at once). */
+  VIRTFLEET_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(50).default(1_000),
+  VIRTFLEET_MAX_WAIT_SECONDS: z.coerce.number().int().min(1).default(300),
+  VIRTFLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+});
+
+export type ApiEnv = z.infer<typeof schema>;
+
+export interface ApiConfig {
+  databaseUrl: string;
+  redisUrl: string;
+  host: string;
+  port: number;
+  adminTokenFile: string | undefined;
+  heartbeatIntervalMs: number;
+  offlineAfterMs: number;
+  dispatchIntervalMs: number;
+  maxWaitSeconds: number;
+  logLevel: ApiEnv['VIRTFLEET_LOG_LEVEL'];
+}
+
+export class ApiConfigError extends Error {}
+
+export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
+  const parsed = schema.safeParse(env);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.')}: ${i.message}`);
+    throw new ApiConfigError(`invalid API configuration:\n${lines.join('\n')}`);
+  }
+  const e = parsed.data;
+  return {
+    databaseUrl: e.DATABASE_URL,
+    redisUrl: e.REDIS_URL,
+    host: e.VIRTFLEET_API_HOST,
+    port: e.VIRTFLEET_API_PORT,
+    adminTokenFile: e.VIRTFLEET_ADMIN_TOKEN_FILE,
+    heartbeatIntervalMs: e.VIRTFLEET_HEARTBEAT_INTERVAL_MS,
+    offlineAfterMs: e.VIRTFLEET_HEARTBEAT_INTERVAL_MS * e.VIRTFLEET_MISSED_HEARTBEATS,
+    dispatchIntervalMs: e.VIRTFLEET_DISPATCH_INTERVAL_MS,
+    maxWaitSeconds: e.VIRTFLEET_MAX_WAIT_SECONDS,
+    logLevel: e.VIRTFLEET_LOG_LEVEL,
+  };
+}
+
+/** Nest injection token for ApiConfig. */
+export const API_CONFIG = Symbol('API_CONFIG');

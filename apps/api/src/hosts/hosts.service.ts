@@ -1,0 +1,82 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Prisma, type Host } from '@prisma/client';
+import { hostName, type Heartbeat } from '@virtfleet/contracts';
+import { z } from 'zod';
+import { hashToken, newToken } from '../auth/tokens';
+import { ApiError } from '../common/api-error';
+import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import { PrismaService } from '../db/prisma.service';
+
+export const createHostBody = z.object({
+  name: hostName,
+  labels: z.record(z.string().regex(/^[a-z0-9][a-z0-9._/-]{0,62}$/), z.string().max(63)).default({}),
+});
+export type CreateHostBody = z.infer<typeof createHostBody>;
+
+@Injectable()
+export class HostsService implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('Hosts');
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly db: PrismaService,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.markOffline(), Math.max(250, this.config.heartbeatIntervalMs / 2));
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  list(): Promise<Host[]> {
+    return this.db.host.findMany({ orderBy: { name: 'asc' } });
+  }
+
+  async get(id: string): Promise<Host> {
+    const host = await this.db.host.findUnique({ where: { id } });
+    if (!host) throw new ApiError(404, 'host_not_found', `no host ${id}`);
+    return host;
+  }
+
+  /** Registers a host and hands out its agent token (shown once; only the hash is kept). */
+  async create(body: CreateHostBody): Promise<{ host: Host; agentToken: string }> {
+    const agentToken = newToken('agent');
+    try {
+      const host = await this.db.host.create({
+        data: { name: body.name, labels: body.labels, agentTokenHash: hashToken(agentToken) },
+      });
+      return { host, agentToken };
+    } catch (err) {
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        throw new ApiError(409, 'host_exists', `a host named ${body.name} exists`);
+      }
+      throw err;
+    }
+  }
+
+  async heartbeat(hostId: string, hb: Heartbeat): Promise<void> {
+    const prev = await this.db.host.update({
+      where: { id: hostId },
+      data: { lastHeartbeatAt: new Date(), state: 'online', ...(hb.facts ? { facts: hb.facts } : {}) },
+      select: { name: true },
+    });
+    this.log.verbose(`heartbeat from ${prev.name}`);
+  }
+
+  /** A host that missed its heartbeats is offline; its next heartbeat brings it back. */
+  private async markOffline(): Promise<void> {
+    try {
+      const before = new Date(Date.now() - this.config.offlineAfterMs);
+      const n = await this.db.host.updateMany({
+        where: { state: 'online', OR: [{ lastHeartbeatAt: null }, { lastHeartbeatAt: { lt: before } }] },
+        data: { state: 'offline' },
+      });
+      if (n.count) this.log.warn(`${n.count} host(s) went offline (no heartbeat for ${this.config.offlineAfterMs} ms)`);
+    } catch (err) {
+      this.log.warn(`liveness sweep failed: ${(err as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,36 @@
+import type { Job, JobLog } from '@prisma/client';
+
+/** A job as the API shows it. */
+export function jobView(j: Job) {
+  return {
+    id: j.id,
+    type: j.type,
+    hostId: j.hostId,
+    state: j.state,
+    progress: j.progress,
+    attempt: j.attempt,
+    payload: j.payload,
+    result: j.result ?? null,
+    error: j.error ?? null,
+    idempotencyKey: j.idempotencyKey ?? null,
+    createdAt: j.createdAt.toISOString(),
+    queuedAt: j.queuedAt?.toISOString() ?? null,
+    startedAt: j.startedAt?.toISOString() ?? null,
+    finishedAt: j.finishedAt?.toISOString() ?? null,
+  };
+}
+export type JobView = ReturnType<typeof jobView>;
+
+export function jobLogView(l: JobLog) {
+  return {
+    attempt: l.attempt,
+    seq: l.seq,
+    argv: l.argv,
+    exitCode: l.exitCode,
+    signal: l.signal,
+    durationMs: l.durationMs,
+    startedAt: l.startedAt.toISOString(),
+    stdoutTail: l.stdoutTail,
+    stderrTail: l.stderrTail,
+  };
+}

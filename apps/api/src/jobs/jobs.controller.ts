@@ -1,0 +1,72 @@
+import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Query, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { FastifyReply } from 'fastify';
+import { z } from 'zod';
+import { RequireScope } from '../auth/auth.decorators';
+import { ApiError } from '../common/api-error';
+import { ZodPipe } from '../common/zod.pipe';
+import { errorSchema, jobSchema, submitJobSchema } from '../openapi/schemas';
+import { jobLogView, jobView } from './job.view';
+import { JobsService, listJobsQuery, submitJobBody, type ListJobsQuery, type SubmitJobBody } from './jobs.service';
+
+const waitQuery = z.object({ wait: z.coerce.number().min(0).max(3600).default(0) });
+const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
+
+@ApiTags('jobs')
+@ApiBearerAuth()
+@Controller('v1/jobs')
+export class JobsController {
+  constructor(private readonly jobs: JobsService) {}
+
+  @Post()
+  @HttpCode(202)
+  @RequireScope('operate')
+  @ApiOperation({ summary: 'Submit a job of any type in the catalog', description: 'Answers 202 with the job and Location: /v1/jobs/<id>.' })
+  @ApiBody({ schema: submitJobSchema })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'the same key and body give the same job, never a second one' })
+  @ApiResponse({ status: 202, schema: jobSchema })
+  @ApiResponse({ status: 400, description: 'invalid payload: nothing written or enqueued', schema: errorSchema })
+  async submit(
+    @Body(new ZodPipe(submitJobBody)) body: SubmitJobBody,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+  ) {
+    if (key !== undefined && !idempotencyKey.safeParse(key).success) {
+      throw new ApiError(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1-200 printable ASCII characters');
+    }
+    const { job } = await this.jobs.submit(body, key);
+    void reply.header('location', `/v1/jobs/${job.id}`);
+    return jobView(job);
+  }
+
+  @Get()
+  @RequireScope('read')
+  @ApiOperation({ summary: 'List jobs, newest first, with cursor paging' })
+  @ApiQuery({ name: 'hostId', required: false })
+  @ApiQuery({ name: 'state', required: false })
+  @ApiQuery({ name: 'type', required: false })
+  @ApiQuery({ name: 'limit', required: false })
+  @ApiQuery({ name: 'cursor', required: false })
+  @ApiResponse({ status: 200, schema: { type: 'object', properties: { items: { type: 'array', items: jobSchema }, nextCursor: { type: 'string', nullable: true } } } })
+  async list(@Query(new ZodPipe(listJobsQuery)) q: ListJobsQuery) {
+    const page = await this.jobs.list(q);
+    return { items: page.items.map(jobView), nextCursor: page.nextCursor };
+  }
+
+  @Get(':id')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'One job; ?wait=N holds the answer until the job ends or N seconds pass' })
+  @ApiQuery({ name: 'wait', required: false })
+  @ApiResponse({ status: 200, schema: jobSchema })
+  @ApiResponse({ status: 404, schema: errorSchema })
+  async get(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(waitQuery)) q: { wait: number }) {
+    return jobView(await this.jobs.get(id, q.wait));
+  }
+
+  @Get(':id/logs')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'The commands the agent ran for the job: argv, exit code, output tails, timings' })
+  async logs(@Param('id', new ParseUUIDPipe()) id: string) {
+    return { items: (await this.jobs.logs(id)).map(jobLogView) };
+  }
+}

@@ -1,0 +1,146 @@
+import { createHash } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { Prisma, type Job } from '@prisma/client';
+import { isFinalJobState, isJobType, jobCatalog, jobState, jobTypes, type JobState } from '@virtfleet/contracts';
+import { z } from 'zod';
+import { ApiError, validationError } from '../common/api-error';
+import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import { PrismaService } from '../db/prisma.service';
+import { Dispatcher } from './dispatcher.service';
+import { effectsOf } from './job-effects';
+import { JobEvents } from './job-events';
+
+export const submitJobBody = z.object({
+  type: z.string(),
+  hostId: z.uuid().optional(),
+  payload: z.record(z.string(), z.unknown()).default({}),
+});
+export type SubmitJobBody = z.infer<typeof submitJobBody>;
+
+export const listJobsQuery = z.object({
+  hostId: z.uuid().optional(),
+  state: jobState.optional(),
+  type: z.string().optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().optional(),
+});
+export type ListJobsQuery = z.infer<typeof listJobsQuery>;
+
+@Injectable()
+export class JobsService {
+  constructor(
+    private readonly db: PrismaService,
+    private readonly dispatcher: Dispatcher,
+    private readonly events: JobEvents,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  /**
+   * Validates with the job type's schema, writes the row (and the inventory change it implies)
+   * in one transaction, then hands it to the dispatcher. A bad payload writes nothing.
+   */
+  async submit(body: SubmitJobBody, idempotencyKey?: string): Promise<{ job: Job; replayed: boolean }> {
+    if (!isJobType(body.type)) {
+      throw new ApiError(400, 'job_type_unknown', `unknown job type ${JSON.stringify(body.type)}`, { known: jobTypes });
+    }
+    const def = jobCatalog[body.type];
+    const parsed = def.payload.safeParse(body.payload);
+    if (!parsed.success) throw validationError('payload_invalid', parsed.error, ['payload']);
+    const payload = parsed.data as Prisma.InputJsonValue;
+    const hostId = body.hostId ?? (await this.defaultHost());
+
+    const requestHash = idempotencyKey
+      ? createHash('sha256').update(JSON.stringify({ type: body.type, hostId, payload })).digest('hex')
+      : undefined;
+    if (idempotencyKey) {
+      const prior = await this.replay(idempotencyKey, requestHash);
+      if (prior) return { job: prior, replayed: true };
+    }
+
+    let job: Job;
+    try {
+      job = await this.db.$transaction(async (tx) => {
+        const host = await tx.host.findUnique({ where: { id: hostId }, select: { id: true } });
+        if (!host) throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
+        const row = await tx.job.create({
+          data: { type: body.type, hostId, payload, idempotencyKey: idempotencyKey ?? null, requestHash: requestHash ?? null },
+        });
+        await effectsOf(def.name)?.onSubmit?.(tx, row, parsed.data as never);
+        return row;
+      });
+    } catch (err) {
+      // Two requests with one Idempotency-Key raced: the loser answers with the winner's job.
+      if (idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
+        const prior = await this.replay(idempotencyKey, requestHash);
+        if (prior) return { job: prior, replayed: true };
+      }
+      throw err;
+    }
+    if (await this.dispatcher.dispatch(job)) job = (await this.db.job.findUnique({ where: { id: job.id } })) ?? job;
+    return { job, replayed: false };
+  }
+
+  async get(id: string, waitSeconds = 0): Promise<Job> {
+    const deadline = Date.now() + Math.min(waitSeconds, this.config.maxWaitSeconds) * 1000;
+    for (;;) {
+      const job = await this.db.job.findUnique({ where: { id } });
+      if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
+      const left = deadline - Date.now();
+      if (isFinalJobState(job.state as JobState) || left <= 0) return job;
+      // Woken at once by a report applied on this replica; re-read at least every second otherwise.
+      await this.events.waitFinished(id, Math.min(left, 1_000));
+    }
+  }
+
+  async list(q: ListJobsQuery): Promise<{ items: Job[]; nextCursor: string | null }> {
+    const where: Prisma.JobWhereInput = {
+      ...(q.hostId ? { hostId: q.hostId } : {}),
+      ...(q.state ? { state: q.state } : {}),
+      ...(q.type ? { type: q.type } : {}),
+    };
+    if (q.cursor) {
+      const c = decodeCursor(q.cursor);
+      where.OR = [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }];
+    }
+    const rows = await this.db.job.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: q.limit + 1 });
+    const items = rows.slice(0, q.limit);
+    const last = items[items.length - 1];
+    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+  }
+
+  async logs(id: string) {
+    const job = await this.db.job.findUnique({ where: { id }, select: { id: true } });
+    if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
+    return this.db.jobLog.findMany({ where: { jobId: id }, orderBy: [{ attempt: 'asc' }, { seq: 'asc' }] });
+  }
+
+  private async replay(key: string, requestHash: string | undefined): Promise<Job | null> {
+    const prior = await this.db.job.findUnique({ where: { idempotencyKey: key } });
+    if (prior && prior.requestHash !== requestHash) {
+      throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request', {
+        jobId: prior.id,
+      });
+    }
+    return prior;
+  }
+
+  /** Until placement lands, a job without hostId goes to the only host, if there is exactly one. */
+  private async defaultHost(): Promise<string> {
+    const hosts = await this.db.host.findMany({ select: { id: true }, take: 2 });
+    if (hosts.length === 1 && hosts[0]) return hosts[0].id;
+    throw new ApiError(400, 'host_required', 'hostId is required when the fleet has more than one host');
+  }
+}
+
+function encodeCursor(j: { createdAt: Date; id: string }): string {
+  return Buffer.from(`${j.createdAt.toISOString()}|${j.id}`).toString('base64url');
+}
+
+function decodeCursor(cursor: string): { createdAt: Date; id: string } {
+  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
+  const createdAt = new Date(iso ?? '');
+  if (!id || Number.isNaN(createdAt.getTime()) || !z.uuid().safeParse(id).success) {
+    throw new ApiError(400, 'cursor_invalid', 'cursor is not one this API handed out');
+  }
+  return { createdAt, id };
+}

@@ -1,0 +1,74 @@
+import type { ApiBodyOptions } from '@nestjs/swagger';
+
+// @nestjs/swagger does not export SchemaObject from its entry point; take it from a public option type.
+type SchemaHost = Extract<ApiBodyOptions, { schema: unknown }>;
+type SchemaObject = Exclude<SchemaHost['schema'], { $ref: string }>;
+export type { SchemaObject };
+import { jobCatalog, jobError, jobState, jobTypes, hostFacts, type JobType } from '@virtfleet/contracts';
+import { z } from 'zod';
+
+/** OpenAPI schemas derived from the zod schemas in libs/contracts: one source, no hand-copied types. */
+export function toOpenApi(schema: z.ZodType, io: 'input' | 'output' = 'output'): SchemaObject {
+  const json = z.toJSONSchema(schema, { io, unrepresentable: 'any', target: 'openapi-3.0' }) as Record<string, unknown>;
+  delete json['$schema'];
+  return json as SchemaObject;
+}
+
+export const submitJobSchema: SchemaObject = {
+  oneOf: jobTypes.map((t: JobType) => ({
+    type: 'object',
+    title: t,
+    description: jobCatalog[t].summary,
+    required: ['type', 'payload'],
+    properties: {
+      type: { type: 'string', enum: [t] },
+      hostId: { type: 'string', format: 'uuid', description: 'target host; optional while the fleet has one host' },
+      payload: toOpenApi(jobCatalog[t].payload, 'input'),
+    },
+  })),
+  discriminator: { propertyName: 'type' },
+};
+
+export const jobSchema: SchemaObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    type: { type: 'string', enum: [...jobTypes] },
+    hostId: { type: 'string', format: 'uuid' },
+    state: toOpenApi(jobState),
+    progress: { type: 'integer', minimum: 0, maximum: 100 },
+    attempt: { type: 'integer' },
+    payload: { type: 'object', description: 'as validated by the job type' },
+    result: { type: 'object', nullable: true, description: 'the job type result schema, once succeeded' },
+    error: { ...toOpenApi(jobError), nullable: true },
+    idempotencyKey: { type: 'string', nullable: true },
+    createdAt: { type: 'string', format: 'date-time' },
+    queuedAt: { type: 'string', format: 'date-time', nullable: true },
+    startedAt: { type: 'string', format: 'date-time', nullable: true },
+    finishedAt: { type: 'string', format: 'date-time', nullable: true },
+  },
+};
+
+export const hostSchema: SchemaObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    state: { type: 'string', enum: ['online', 'offline'] },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    facts: toOpenApi(hostFacts),
+    lastHeartbeatAt: { type: 'string', format: 'date-time', nullable: true },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+};
+
+export const errorSchema: SchemaObject = {
+  type: 'object',
+  properties: {
+    error: {
+      type: 'object',
+      required: ['code', 'message'],
+      properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } },
+    },
+  },
+};

@@ -1,0 +1,34 @@
+import type { z } from 'zod';
+import { createDiskJob } from './jobs/create-disk.job';
+import { inspectDiskJob } from './jobs/inspect-disk.job';
+import { refreshHostJob } from './jobs/refresh-host.job';
+
+// Every job type, declared once. API and agent both read this catalog.
+const definitions = [refreshHostJob, createDiskJob, inspectDiskJob] as const;
+
+type Definition = (typeof definitions)[number];
+export type JobType = Definition['name'];
+export type JobDef<T extends JobType> = Extract<Definition, { name: T }>;
+export type JobPayload<T extends JobType> = z.output<JobDef<T>['payload']>;
+export type JobPayloadInput<T extends JobType> = z.input<JobDef<T>['payload']>;
+export type JobResult<T extends JobType> = z.output<JobDef<T>['result']>;
+
+export const jobCatalog = Object.freeze(
+  Object.fromEntries(definitions.map((d) => [d.name, d])) as { readonly [K in JobType]: JobDef<K> },
+);
+export const jobTypes: readonly JobType[] = definitions.map((d) => d.name);
+
+export function isJobType(value: string): value is JobType {
+  return Object.hasOwn(jobCatalog, value);
+}
+
+/** BullMQ queue of one host. The name is wire data: never change its shape. */
+export function hostQueueName(hostId: string): string {
+  return `host-${hostId}`;
+}
+
+/** What the API puts on a host queue; the BullMQ job id is the job row id. */
+export interface QueuedJobData {
+  type: JobType;
+  payload: unknown;
+}

@@ -1,0 +1,46 @@
+import { z } from 'zod';
+
+export const virtType = z.enum(['kvm', 'qemu']);
+export type VirtType = z.infer<typeof virtType>;
+
+/** What an agent knows about its host. Sent with heartbeats and as the result of refresh-host. */
+export const hostFacts = z.object({
+  hostname: z.string(),
+  kernel: z.string(),
+  arch: z.string(),
+  cpu: z.object({
+    model: z.string(),
+    count: z.number().int(),
+    vmx: z.boolean(),
+    svm: z.boolean(),
+  }),
+  memory: z.object({ totalBytes: z.number(), availableBytes: z.number() }),
+  kvm: z.object({
+    /** /dev/kvm exists */
+    device: z.boolean(),
+    /** a Linux kernel really booted under KVM in the probe */
+    usable: z.boolean(),
+    probe: z.string(),
+  }),
+  /** What guests run with: kvm where usable, qemu (TCG) otherwise. */
+  virtType,
+  libvirt: z.object({
+    uri: z.string(),
+    reachable: z.boolean(),
+    error: z.string().optional(),
+  }),
+  versions: z.object({
+    libvirt: z.string().optional(),
+    qemu: z.string().optional(),
+    virtInstall: z.string().optional(),
+    qemuImg: z.string().optional(),
+    agent: z.string(),
+  }),
+  storage: z.object({
+    root: z.string(),
+    totalBytes: z.number(),
+    freeBytes: z.number(),
+  }),
+  collectedAt: z.string(),
+});
+export type HostFacts = z.infer<typeof hostFacts>;

@@ -1,0 +1,10 @@
+export * from './names';
+export * from './define-job';
+export * from './job-state';
+export * from './host-facts';
+export * from './reports';
+export * from './catalog';
+export * from './jobs/disk-common';
+export { createDiskJob, diskSizeBytes } from './jobs/create-disk.job';
+export { inspectDiskJob } from './jobs/inspect-disk.job';
+export { refreshHostJob } from './jobs/refresh-host.job';

@@ -1,0 +1,3 @@
+export * from './qemu-img';
+export * from './virsh';
+export * from './host';

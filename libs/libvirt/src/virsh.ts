@@ -1,0 +1,32 @@
+import type { Command } from '@virtfleet/exec';
+
+export function virsh(uri: string, ...args: string[]): Command {
+  return { cmd: 'virsh', args: ['-q', '-c', uri, ...args] };
+}
+
+export interface VirshVersion {
+  libvirt?: string;
+  hypervisor?: string;
+  hypervisorVersion?: string;
+}
+
+/**
+ * `virsh version` →
+ *   Compiled against library: libvirt 9.0.0
+ *   Using library: libvirt 9.0.0
+ *   Using API: QEMU 9.0.0
+ *   Running hypervisor: QEMU 7.2.22
+ */
+export function parseVirshVersion(stdout: string): VirshVersion {
+  const lib = /Using library: libvirt (\S+)/.exec(stdout)?.[1];
+  const hv = /Running hypervisor: (\S+) (\S+)/.exec(stdout);
+  return {
+    ...(lib ? { libvirt: lib } : {}),
+    ...(hv?.[1] ? { hypervisor: hv[1] } : {}),
+    ...(hv?.[2] ? { hypervisorVersion: hv[2] } : {}),
+  };
+}
+
+export function virtInstallVersion(): Command {
+  return { cmd: 'virt-install', args: ['--version'] };
+}

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Installs what virtfleet needs on a Debian 12 machine, only where it is missing:
+# npm packages (npm ci) and Debian packages (PostgreSQL, Redis, libvirt, QEMU, virtinst, tini).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
+# shellcheck source=lib.sh
+. "$here/lib.sh"
+
+need=()
+have_pkg() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null || true)" = "install ok installed" ]; }
+[ -n "$(vf_pg_bindir)" ] || need+=(postgresql)
+command -v psql >/dev/null || need+=(postgresql-client)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v redis-cli >/dev/null || need+=(redis-tools)
+command -v libvirtd >/dev/null || need+=(libvirt-daemon-system)
+command -v virsh >/dev/null || need+=(libvirt-clients)
+command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+command -v qemu-img >/dev/null || need+=(qemu-utils)
+command -v virt-install >/dev/null || need+=(virtinst)
+command -v tini >/dev/null || need+=(tini)
+command -v prlimit >/dev/null || need+=(util-linux)
+have_pkg dnsmasq-base || need+=(dnsmasq-base)
+have_pkg iptables || need+=(iptables)
+
+if [ ${#need[@]} -gt 0 ]; then
+  [ "$(id -u)" = 0 ] || vf_die "missing Debian packages (${need[*]}); run as root or install them"
+  vf_log "installing Debian packages: ${need[*]}"
+  # Maintainer scripts must not start daemons here (no systemd); virtfleet starts its own.
+  prc=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d; chmod +x /usr/sbin/policy-rc.d; prc=1; fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  [ $prc = 1 ] && rm -f /usr/sbin/policy-rc.d
+fi
+
+# npm packages: install when node_modules is missing or older than the lockfile.
+cd "$root"
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  vf_log "installing npm packages (npm ci)"
+  # Prisma runs on wasm engines only: point any native-engine lookup at a stub instead of a download.
+  export PRISMA_SCHEMA_ENGINE_BINARY=$root/tools/no-native-engine PRISMA_QUERY_ENGINE_LIBRARY=$root/tools/no-native-engine
+  export CHECKPOINT_DISABLE=1 SCARF_ANALYTICS=false
+  npm ci --no-audit --no-fund --loglevel=error >/dev/null
+fi
