@@ -1,4 +1,4 @@
-import { Logger, type LogLevel } from '@nestjs/common';
+import { ConsoleLogger, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -7,10 +7,11 @@ import type { ApiConfig } from './config/api.config';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
 
-function nestLevels(level: ApiConfig['logLevel']): LogLevel[] | false {
+function logger(level: ApiConfig['logLevel']): ConsoleLogger | false {
   if (level === 'silent') return false;
   const upto = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 }[level];
-  return LEVELS.slice(0, upto + 1);
+  // One JSON object per line (like the agent's pino logs) unless a person is watching a terminal.
+  return new ConsoleLogger({ logLevels: LEVELS.slice(0, upto + 1), json: !process.stdout.isTTY, colors: process.stdout.isTTY });
 }
 
 /** Builds the API (used by main.ts and by the tests, which listen on port 0). */
@@ -18,7 +19,7 @@ export async function createApp(config: ApiConfig): Promise<NestFastifyApplicati
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forConfig(config),
     new FastifyAdapter({ bodyLimit: 4 * 1024 * 1024 }),
-    { logger: nestLevels(config.logLevel), abortOnError: false },
+    { logger: logger(config.logLevel), abortOnError: false },
   );
   app.enableShutdownHooks();
   const doc = new DocumentBuilder()

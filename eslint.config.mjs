@@ -1,0 +1,53 @@
+import nx from '@nx/eslint-plugin';
+
+export default [
+  ...nx.configs['flat/base'],
+  ...nx.configs['flat/typescript'],
+  { ignores: ['**/dist', '**/node_modules', '.virtfleet', 'coverage', '.nx', '**/*.js', '**/*.mjs'] },
+  {
+    files: ['**/*.ts'],
+    rules: {
+      '@nx/enforce-module-boundaries': [
+        'error',
+        {
+          enforceBuildableLibDependency: true,
+          allow: [],
+          depConstraints: [
+            // The agent runs on KVM hosts: it never sees the database or the API's code.
+            {
+              sourceTag: 'scope:agent',
+              onlyDependOnLibsWithTags: ['scope:shared'],
+              bannedExternalImports: ['@prisma/*', 'prisma', 'pg', '@nestjs/*'],
+            },
+            { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'], bannedExternalImports: ['@prisma/*', '@nestjs/*'] },
+            { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared'] },
+            { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+          ],
+        },
+      ],
+      // Only libs/exec spawns processes.
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'child_process', message: 'spawn through @virtfleet/exec (the one place that runs processes)' },
+            { name: 'node:child_process', message: 'spawn through @virtfleet/exec (the one place that runs processes)' },
+          ],
+        },
+      ],
+      // process.env is parsed once, in config modules.
+      'no-restricted-properties': [
+        'error',
+        { object: 'process', property: 'env', message: 'read the environment in config/*.ts (or main.ts) and pass a typed config on' },
+      ],
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_' }],
+    },
+  },
+  { files: ['libs/exec/src/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  {
+    files: ['**/config/**/*.ts', '**/main.ts', 'libs/testing/src/**/*.ts', '**/*.spec.ts', 'prisma.config.ts'],
+    rules: { 'no-restricted-properties': 'off' },
+  },
+];

@@ -1,0 +1,5 @@
+export * from './database';
+export * from './ports';
+export * from './test-env';
+export * from './wait';
+export { REPO_ROOT } from './paths';
