@@ -47,7 +47,7 @@ export default [
   },
   { files: ['libs/exec/src/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
   {
-    files: ['**/config/**/*.ts', '**/main.ts', 'libs/testing/src/**/*.ts', '**/*.spec.ts', 'prisma.config.ts'],
+    files: ['**/config/**/*.ts', '**/main.ts', 'libs/testing/src/**/*.ts', 'e2e/**/*.ts', '**/*.spec.ts', 'prisma.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
 ];

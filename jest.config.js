@@ -16,7 +16,10 @@ const swc = [
 const base = {
   rootDir: __dirname,
   testEnvironment: 'node',
-  transform: { '^.+\\.ts$': swc },
+  transform: { '^.+\\.ts$': swc, '/node_modules/content-disposition/.+\\.js$': swc },
+  // content-disposition 2 (under @fastify/static, for the Swagger UI) ships only ESM; Jest on
+  // Node 20 cannot require(esm), so swc compiles that one package to CommonJS.
+  transformIgnorePatterns: ['/node_modules/(?!content-disposition/)'],
   modulePathIgnorePatterns: ['<rootDir>/dist/', '<rootDir>/.virtfleet/'],
 };
 

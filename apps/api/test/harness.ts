@@ -1,0 +1,91 @@
+import { PrismaPg } from '@prisma/adapter-pg';
+import { PrismaClient } from '@prisma/client';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { hostQueueName, type QueuedJobData } from '@virtfleet/contracts';
+import { createTestDatabase, testServices, type TestDatabase } from '@virtfleet/testing';
+import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import { createApp } from '../src/app';
+import { hashToken, newToken } from '../src/auth/tokens';
+import { loadApiConfig } from '../src/config/api.config';
+
+export interface HttpAnswer<T = Record<string, unknown>> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A real API (Nest + Fastify on a free port) over a database of its own and the run's Redis. */
+export class ApiHarness {
+  private queues: Queue<QueuedJobData>[] = [];
+  private constructor(
+    readonly url: string,
+    readonly db: PrismaClient,
+    readonly redis: Redis,
+    readonly adminToken: string,
+    private readonly app: NestFastifyApplication,
+    private readonly database: TestDatabase,
+  ) {}
+
+  static async start(env: Record<string, string> = {}): Promise<ApiHarness> {
+    const database = await createTestDatabase();
+    const s = testServices();
+    const config = loadApiConfig({
+      DATABASE_URL: database.url,
+      REDIS_URL: s.redisUrl,
+      VIRTFLEET_API_PORT: '0',
+      VIRTFLEET_LOG_LEVEL: 'silent',
+      ...env,
+    });
+    const app = await createApp(config);
+    await app.listen(0, '127.0.0.1');
+    const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url }) });
+    const adminToken = await ApiHarness.token(db, 'admin', ['admin']);
+    return new ApiHarness(await app.getUrl(), db, new Redis(s.redisUrl), adminToken, app, database);
+  }
+
+  static async token(db: PrismaClient, name: string, scopes: string[]): Promise<string> {
+    const token = newToken('api');
+    await db.apiToken.create({ data: { name, scopes, tokenHash: hashToken(token) } });
+    return token;
+  }
+
+  async call<T = Record<string, unknown>>(
+    method: string,
+    path: string,
+    opts: { body?: unknown; token?: string | null; headers?: Record<string, string>; raw?: string } = {},
+  ): Promise<HttpAnswer<T>> {
+    const token = opts.token === undefined ? this.adminToken : opts.token;
+    const headers: Record<string, string> = { ...opts.headers };
+    if (token) headers['authorization'] = `Bearer ${token}`;
+    if (opts.body !== undefined || opts.raw !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(new URL(path, this.url), {
+      method,
+      headers,
+      body: opts.raw ?? (opts.body === undefined ? undefined : JSON.stringify(opts.body)),
+    });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as T, headers: res.headers };
+  }
+
+  /** Registers a host through the API; returns its id and agent token. */
+  async host(name: string): Promise<{ id: string; agentToken: string }> {
+    const r = await this.call<{ host: { id: string }; agentToken: string }>('POST', '/v1/hosts', { body: { name } });
+    if (r.status !== 201) throw new Error(`host create: ${r.status} ${JSON.stringify(r.body)}`);
+    return { id: r.body.host.id, agentToken: r.body.agentToken };
+  }
+
+  queue(hostId: string): Queue<QueuedJobData> {
+    const q = new Queue<QueuedJobData>(hostQueueName(hostId), { connection: this.redis });
+    this.queues.push(q);
+    return q;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.queues.map((q) => q.close()));
+    await this.app.close();
+    await this.db.$disconnect();
+    this.redis.disconnect();
+    await this.database.drop();
+  }
+}

@@ -1,0 +1,142 @@
+import { ApiHarness } from './harness';
+
+interface JobBody {
+  id: string;
+  state: string;
+  type: string;
+  hostId: string;
+  attempt: number;
+  progress: number;
+  result: unknown;
+  error: { code: string; message: string; command?: string[]; exitCode?: number; stderrTail?: string } | null;
+}
+interface ErrorBody {
+  error: { code: string; message: string; details?: { issues?: Array<{ path: string }> } };
+}
+
+describe('jobs API (real PostgreSQL + Redis)', () => {
+  let api: ApiHarness;
+  let host: { id: string; agentToken: string };
+
+  beforeAll(async () => {
+    api = await ApiHarness.start();
+    host = await api.host('alpha');
+  });
+  afterAll(() => api.close());
+
+  const submit = (payload: unknown, extra: Record<string, unknown> = {}, headers?: Record<string, string>) =>
+    api.call<JobBody & ErrorBody>('POST', '/v1/jobs', {
+      body: { type: 'create-disk', hostId: host.id, payload, ...extra },
+      ...(headers ? { headers } : {}),
+    });
+
+  describe('a bad payload is a 400 naming the field, and writes and enqueues nothing', () => {
+    it.each([
+      ['../x', 'payload.name'],
+      ['a;b', 'payload.name'],
+      ['-f', 'payload.name'],
+      ['x,y=z', 'payload.name'],
+    ])('name %j', async (name, field) => {
+      const r = await submit({ name, sizeGiB: 1, format: 'qcow2' });
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('payload_invalid');
+      expect(r.body.error.message).toContain(field);
+      expect(r.body.error.details?.issues?.map((i) => i.path)).toContain(field);
+    });
+
+    it('size 0', async () => {
+      const r = await submit({ name: 'zero', sizeGiB: 0 });
+      expect(r.status).toBe(400);
+      expect(r.body.error.message).toContain('payload.sizeGiB');
+    });
+
+    it('left no row and no queue entry', async () => {
+      expect(await api.db.job.count({ where: { hostId: host.id } })).toBe(0);
+      expect(await api.db.disk.count()).toBe(0);
+      const counts = await api.queue(host.id).getJobCounts();
+      expect(Object.values(counts).reduce((a, b) => a + b, 0)).toBe(0);
+    });
+  });
+
+  it('refuses unknown job types, unknown hosts and bodies that are not JSON', async () => {
+    const unknown = await api.call<ErrorBody>('POST', '/v1/jobs', { body: { type: 'format-c', hostId: host.id, payload: {} } });
+    expect(unknown.status).toBe(400);
+    expect(unknown.body.error.code).toBe('job_type_unknown');
+    const noHost = await api.call<ErrorBody>('POST', '/v1/jobs', {
+      body: { type: 'refresh-host', hostId: '00000000-0000-4000-8000-000000000000', payload: {} },
+    });
+    expect(noHost.status).toBe(404);
+    expect(noHost.body.error.code).toBe('host_not_found');
+    const broken = await api.call<ErrorBody>('POST', '/v1/jobs', { raw: '{"type":' });
+    expect(broken.status).toBe(400);
+    expect(broken.body.error.code).toBeDefined();
+  });
+
+  it('create-disk: 202 with Location, the row, the disk it implies, and a BullMQ job with the row id', async () => {
+    const r = await submit({ name: 'd1', sizeGiB: 1 });
+    expect(r.status).toBe(202);
+    expect(r.headers.get('location')).toBe(`/v1/jobs/${r.body.id}`);
+    expect(r.body).toMatchObject({ type: 'create-disk', hostId: host.id, state: 'queued' });
+    const queued = await api.queue(host.id).getJob(r.body.id);
+    expect(queued?.data).toEqual({ type: 'create-disk', payload: { name: 'd1', sizeGiB: 1, format: 'qcow2' } });
+    expect(await api.db.disk.findFirst({ where: { hostId: host.id, name: 'd1' } })).toMatchObject({ state: 'creating' });
+
+    const again = await submit({ name: 'd1', sizeGiB: 2 });
+    expect(again.status).toBe(409);
+    expect(again.body.error.code).toBe('disk_exists');
+    expect(await api.db.job.count({ where: { hostId: host.id, type: 'create-disk' } })).toBe(1);
+  });
+
+  it('Idempotency-Key: the same key and body give the same job; another body is a 409', async () => {
+    const key = { 'idempotency-key': 'req-42' };
+    const first = await submit({ name: 'idem', sizeMiB: 64 }, {}, key);
+    const second = await submit({ name: 'idem', sizeMiB: 64 }, {}, key);
+    expect(first.status).toBe(202);
+    expect(second.status).toBe(202);
+    expect(second.body.id).toBe(first.body.id);
+    const other = await submit({ name: 'idem2', sizeMiB: 64 }, {}, key);
+    expect(other.status).toBe(409);
+    expect(other.body.error.code).toBe('idempotency_key_reused');
+  });
+
+  it('needs a token with the right scope', async () => {
+    expect((await api.call('GET', '/v1/jobs', { token: null })).status).toBe(401);
+    expect((await api.call('GET', '/v1/jobs', { token: 'vfa_nope_nope_nope_nope_nope' })).status).toBe(401);
+    const reader = await ApiHarness.token(api.db, 'reader', ['read']);
+    expect((await api.call('GET', '/v1/jobs', { token: reader })).status).toBe(200);
+    const post = await api.call<ErrorBody>('POST', '/v1/jobs', { token: reader, body: { type: 'refresh-host', hostId: host.id } });
+    expect(post.status).toBe(403);
+    expect(post.body.error.code).toBe('forbidden');
+    expect((await api.call('GET', '/v1/jobs', { token: host.agentToken })).status).toBe(403);
+    expect((await api.call('GET', '/healthz', { token: null })).status).toBe(200);
+  });
+
+  it('lists newest first with cursor paging', async () => {
+    const other = await api.host('paging');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      const r = await api.call<JobBody>('POST', '/v1/jobs', { body: { type: 'refresh-host', hostId: other.id, payload: {} } });
+      ids.push(r.body.id);
+    }
+    const seen: string[] = [];
+    let cursor: string | null = null;
+    do {
+      const qs: string = `/v1/jobs?hostId=${other.id}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+      const page = await api.call<{ items: JobBody[]; nextCursor: string | null }>('GET', qs);
+      expect(page.status).toBe(200);
+      seen.push(...page.body.items.map((j) => j.id));
+      cursor = page.body.nextCursor;
+    } while (cursor);
+    expect(seen).toEqual([...ids].reverse());
+    expect((await api.call('GET', '/v1/jobs?cursor=garbage')).status).toBe(400);
+  });
+
+  it('serves OpenAPI with every job type in the submit schema', async () => {
+    const doc = await api.call<{ paths: Record<string, unknown>; openapi: string }>('GET', '/docs-json', { token: null });
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/logs', '/v1/hosts', '/healthz', '/readyz']),
+    );
+    expect(JSON.stringify(doc.body.paths['/v1/jobs'])).toContain('create-disk');
+  });
+});

@@ -1,0 +1,141 @@
+import { ApiHarness } from './harness';
+
+interface JobBody {
+  id: string;
+  state: string;
+  attempt: number;
+  progress: number;
+  result: Record<string, unknown> | null;
+  error: Record<string, unknown> | null;
+}
+
+const diskResult = {
+  name: 'r1',
+  path: '/var/lib/virtfleet/store/r1.qcow2',
+  format: 'qcow2',
+  virtualSize: 1073741824,
+  actualSize: 200704,
+  created: true,
+};
+
+describe('agent reports (fenced by attempt) and ?wait', () => {
+  let api: ApiHarness;
+  let host: { id: string; agentToken: string };
+  let stranger: { id: string; agentToken: string };
+
+  beforeAll(async () => {
+    api = await ApiHarness.start({ VIRTFLEET_HEARTBEAT_INTERVAL_MS: '200', VIRTFLEET_MISSED_HEARTBEATS: '3' });
+    host = await api.host('rep');
+    stranger = await api.host('stranger');
+  });
+  afterAll(() => api.close());
+
+  const report = (reports: unknown[], token = host.agentToken) =>
+    api.call<{ outcomes: string[] }>('POST', '/v1/agent/reports', { token, body: { reports } });
+  const submitDisk = async (name: string) =>
+    (await api.call<JobBody>('POST', '/v1/jobs', { body: { type: 'create-disk', hostId: host.id, payload: { name, sizeGiB: 1 } } })).body;
+
+  it('applies the current attempt, refuses an older one, and wakes a waiting reader', async () => {
+    const job = await submitDisk('r1');
+    expect((await report([{ kind: 'started', jobId: job.id, attempt: 1 }])).body.outcomes).toEqual(['applied']);
+    // The agent died; BullMQ redelivered: attempt 2 takes over.
+    expect((await report([{ kind: 'started', jobId: job.id, attempt: 2 }])).body.outcomes).toEqual(['applied']);
+
+    const waiting = api.call<JobBody>('GET', `/v1/jobs/${job.id}?wait=20`);
+    const late = await report([
+      { kind: 'progress', jobId: job.id, attempt: 1, progress: 50 },
+      { kind: 'succeeded', jobId: job.id, attempt: 1, result: diskResult },
+    ]);
+    expect(late.body.outcomes).toEqual(['stale_attempt', 'stale_attempt']);
+
+    const cmd = {
+      seq: 0,
+      argv: ['qemu-img', 'create', '-q', '-f', 'qcow2', '/x/r1.qcow2', '1073741824'],
+      exitCode: 0,
+      signal: null,
+      stdoutTail: '',
+      stderrTail: '',
+      durationMs: 12,
+      startedAt: new Date().toISOString(),
+    };
+    const current = await report([
+      { kind: 'command', jobId: job.id, attempt: 2, command: cmd },
+      { kind: 'command', jobId: job.id, attempt: 2, command: cmd }, // a retried batch: stored once
+      { kind: 'progress', jobId: job.id, attempt: 2, progress: 60 },
+      { kind: 'succeeded', jobId: job.id, attempt: 2, result: diskResult },
+    ]);
+    expect(current.body.outcomes).toEqual(['applied', 'applied', 'applied', 'applied']);
+
+    const done = await waiting;
+    expect(done.body).toMatchObject({ state: 'succeeded', attempt: 2, progress: 100, result: diskResult });
+    const logs = await api.call<{ items: Array<{ argv: string[]; exitCode: number }> }>('GET', `/v1/jobs/${job.id}/logs`);
+    expect(logs.body.items).toEqual([expect.objectContaining({ argv: cmd.argv, exitCode: 0 })]);
+    expect(await api.db.disk.findFirst({ where: { hostId: host.id, name: 'r1' } })).toMatchObject({
+      state: 'ready',
+      virtualSize: 1073741824n,
+    });
+
+    expect((await report([{ kind: 'failed', jobId: job.id, attempt: 2, error: { code: 'x', message: 'y' } }])).body.outcomes).toEqual([
+      'job_final',
+    ]);
+  });
+
+  it('a failure carries the command, exit code and stderr tail, and undoes the inventory change', async () => {
+    const job = await submitDisk('r2');
+    const error = {
+      code: 'command_failed',
+      message: 'qemu-img exited with code 1',
+      command: ['qemu-img', 'create'],
+      exitCode: 1,
+      stderrTail: 'qemu-img: boom',
+    };
+    await report([
+      { kind: 'started', jobId: job.id, attempt: 1 },
+      { kind: 'failed', jobId: job.id, attempt: 1, error },
+    ]);
+    const r = await api.call<JobBody>('GET', `/v1/jobs/${job.id}`);
+    expect(r.body).toMatchObject({ state: 'failed', error });
+    expect(await api.db.disk.count({ where: { hostId: host.id, name: 'r2' } })).toBe(0);
+  });
+
+  it('a result that does not match the job type fails the job', async () => {
+    const job = await submitDisk('r3');
+    const r = await report([
+      { kind: 'started', jobId: job.id, attempt: 1 },
+      { kind: 'succeeded', jobId: job.id, attempt: 1, result: { nonsense: true } },
+    ]);
+    expect(r.body.outcomes).toEqual(['applied', 'invalid_result']);
+    expect((await api.call<JobBody>('GET', `/v1/jobs/${job.id}`)).body).toMatchObject({
+      state: 'failed',
+      error: expect.objectContaining({ code: 'result_invalid' }),
+    });
+  });
+
+  it('a host cannot report on another host’s job, and only agents may report', async () => {
+    const job = await submitDisk('r4');
+    expect((await report([{ kind: 'started', jobId: job.id, attempt: 1 }], stranger.agentToken)).body.outcomes).toEqual([
+      'job_not_found',
+    ]);
+    expect((await report([{ kind: 'started', jobId: job.id, attempt: 1 }], api.adminToken)).status).toBe(403);
+    expect((await report([{ kind: 'started', jobId: job.id, attempt: 0 }])).status).toBe(400);
+  });
+
+  it('?wait returns when the seconds pass on a job that does not end', async () => {
+    const job = await submitDisk('r5');
+    const t0 = Date.now();
+    const r = await api.call<JobBody>('GET', `/v1/jobs/${job.id}?wait=1`);
+    expect(r.body.state).toBe('queued');
+    expect(Date.now() - t0).toBeGreaterThanOrEqual(900);
+  });
+
+  it('heartbeats: online while they come, offline after three are missed, online again', async () => {
+    const beat = () => api.call('POST', '/v1/agent/heartbeat', { token: host.agentToken, body: {} });
+    expect((await beat()).status).toBe(204);
+    const state = async () => (await api.call<{ state: string }>('GET', `/v1/hosts/${host.id}`)).body.state;
+    expect(await state()).toBe('online');
+    const { waitFor } = await import('@virtfleet/testing');
+    await waitFor('host offline', async () => (await state()) === 'offline', { timeoutMs: 5_000 });
+    await beat();
+    expect(await state()).toBe('online');
+  });
+});

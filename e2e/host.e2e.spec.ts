@@ -1,0 +1,46 @@
+import { Fleet } from './support/fleet';
+
+interface Facts {
+  virtType: string;
+  cpu: { vmx: boolean; svm: boolean; count: number };
+  kvm: { device: boolean; usable: boolean; probe: string };
+  libvirt: { reachable: boolean; uri: string };
+  versions: Record<string, string>;
+  collectedAt: string;
+}
+
+describe('the host as the fleet sees it', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await Fleet.start('e2e-host');
+  }, 120_000);
+  afterAll(() => fleet?.stop());
+
+  it('is online with facts that tell the truth about KVM', async () => {
+    const { items } = await fleet.get<{ items: Array<{ id: string; state: string; facts: Facts }> }>('/v1/hosts');
+    const host = items.find((h) => h.id === fleet.hostId);
+    expect(host?.state).toBe('online');
+    const f = host!.facts;
+    expect(f.virtType).toBe(f.kvm.usable ? 'kvm' : 'qemu');
+    expect(f.kvm.probe.length).toBeGreaterThan(0);
+    // Without vmx/svm no KVM guest can run (this machine: PVM-backed /dev/kvm): TCG it is.
+    if (!f.cpu.vmx && !f.cpu.svm) expect(f.kvm.usable).toBe(false);
+    expect(f.libvirt).toMatchObject({ reachable: true, uri: 'qemu:///system' });
+    expect(f.versions).toMatchObject({ libvirt: expect.any(String), qemu: expect.any(String), qemuImg: expect.any(String) });
+  });
+
+  it('refresh-host collects the facts again, probes KVM again, and updates the host', async () => {
+    const before = await fleet.get<{ facts: Facts }>(`/v1/hosts/${fleet.hostId}`);
+    const job = await fleet.run('refresh-host', {});
+    expect(job.state).toBe('succeeded');
+    const facts = job.result as unknown as Facts;
+    expect(facts.virtType).toBe(facts.kvm.usable ? 'kvm' : 'qemu');
+    expect(facts.collectedAt > before.facts.collectedAt).toBe(true);
+    const after = await fleet.get<{ facts: Facts }>(`/v1/hosts/${fleet.hostId}`);
+    expect(after.facts.collectedAt).toBe(facts.collectedAt);
+    const logs = await fleet.get<{ items: Array<{ argv: string[] }> }>(`/v1/jobs/${job.id}/logs`);
+    const programs = logs.items.map((l) => l.argv[0]);
+    expect(programs).toEqual(expect.arrayContaining(['virsh', 'qemu-img', 'virt-install']));
+    if (facts.kvm.device) expect(programs).toContain('qemu-system-x86_64');
+  });
+});
