@@ -92,7 +92,7 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
     const first = await submit({ name: 'idem', sizeMiB: 64 }, {}, key);
     const second = await submit({ name: 'idem', sizeMiB: 64 }, {}, key);
     expect(first.status).toBe(202);
-    expect(second.status).toBe(202);
+    expect(second.status).toBe(200);
     expect(second.body.id).toBe(first.body.id);
     const other = await submit({ name: 'idem2', sizeMiB: 64 }, {}, key);
     expect(other.status).toBe(409);

@@ -25,6 +25,8 @@ export class JobsController {
   @ApiBody({ schema: submitJobSchema })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'the same key and body give the same job, never a second one' })
   @ApiResponse({ status: 202, schema: jobSchema })
+  @ApiResponse({ status: 200, description: 'an Idempotency-Key seen before, with the same body: the job it made', schema: jobSchema })
+  @ApiResponse({ status: 409, description: 'an Idempotency-Key seen before with another body, or a name already taken', schema: errorSchema })
   @ApiResponse({ status: 400, description: 'invalid payload: nothing written or enqueued', schema: errorSchema })
   async submit(
     @Body(new ZodPipe(submitJobBody)) body: SubmitJobBody,
@@ -34,8 +36,9 @@ export class JobsController {
     if (key !== undefined && !idempotencyKey.safeParse(key).success) {
       throw new ApiError(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1-200 printable ASCII characters');
     }
-    const { job } = await this.jobs.submit(body, key);
-    void reply.header('location', `/v1/jobs/${job.id}`);
+    const { job, replayed } = await this.jobs.submit(body, key);
+    // A replayed Idempotency-Key answers the job it made the first time, as 200.
+    void reply.status(replayed ? 200 : 202).header('location', `/v1/jobs/${job.id}`);
     return jobView(job);
   }
 
