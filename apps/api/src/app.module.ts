@@ -4,6 +4,7 @@ import { AgentsController } from './agents/agents.controller';
 import { ReportsService } from './agents/reports.service';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenService } from './auth/token.service';
+import { EventsController } from './events/events.controller';
 import { ErrorFilter } from './common/error.filter';
 import { API_CONFIG, type ApiConfig } from './config/api.config';
 import { PrismaService } from './db/prisma.service';
@@ -21,7 +22,7 @@ export class AppModule {
   static forConfig(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, HostsController, AgentsController],
+      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },

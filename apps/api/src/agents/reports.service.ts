@@ -10,6 +10,7 @@ import {
 import { PrismaService } from '../db/prisma.service';
 import { effectsOf } from '../jobs/job-effects';
 import { JobEvents } from '../jobs/job-events';
+import { jobView } from '../jobs/job.view';
 
 const LIVE: JobState[] = ['pending', 'queued', 'running'];
 
@@ -41,14 +42,21 @@ export class ReportsService {
           where: { ...live, attempt: { lte: r.attempt } },
           data: { state: 'running', attempt: r.attempt, startedAt: new Date(), progress: 0 },
         });
-        return n.count ? 'applied' : this.whyNot(hostId, r);
+        if (!n.count) return this.whyNot(hostId, r);
+        await this.announce(r.jobId, 'job.updated');
+        return 'applied';
       }
       case 'progress': {
-        const n = await this.db.job.updateMany({
+        const progress = Math.floor(r.progress);
+        const n = await this.db.job.updateManyAndReturn({
           where: { ...live, attempt: r.attempt },
-          data: { progress: Math.floor(r.progress) },
+          data: { progress },
+          select: { id: true, type: true, hostId: true, attempt: true },
         });
-        return n.count ? 'applied' : this.whyNot(hostId, r);
+        const job = n[0];
+        if (!job) return this.whyNot(hostId, r);
+        this.events.publish({ event: 'job.progress', job: { ...job, progress } });
+        return 'applied';
       }
       case 'command': {
         const job = await this.db.job.findFirst({ where: { id: r.jobId, hostId }, select: { attempt: true } });
@@ -118,8 +126,13 @@ export class ReportsService {
       return true;
     });
     if (!applied) return this.whyNot(hostId, r);
-    this.events.finished(r.jobId);
+    await this.announce(r.jobId, 'job.finished');
     return outcome;
+  }
+
+  private async announce(jobId: string, event: 'job.updated' | 'job.finished'): Promise<void> {
+    const job = await this.db.job.findUnique({ where: { id: jobId } });
+    if (job) this.events.publish({ event, job: jobView(job) });
   }
 
   private async whyNot(hostId: string, r: JobReport): Promise<ReportOutcome> {

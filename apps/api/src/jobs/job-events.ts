@@ -1,13 +1,27 @@
 import { Injectable } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
+import type { JobView } from './job.view';
 
-/** In-process signal that a job reached a final state (wakes `?wait=` requests at once). */
+export type JobEvent =
+  | { event: 'job.created' | 'job.updated' | 'job.finished'; job: JobView }
+  | { event: 'job.progress'; job: Pick<JobView, 'id' | 'type' | 'hostId' | 'progress' | 'attempt'> };
+
+/**
+ * Job changes seen by this API process: they feed GET /v1/events (SSE) and wake `?wait=` readers
+ * at once. (A reader on another replica still sees the change within a second: `?wait` re-reads.)
+ */
 @Injectable()
 export class JobEvents {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
 
-  finished(jobId: string): void {
-    this.emitter.emit(jobId);
+  publish(e: JobEvent): void {
+    this.emitter.emit('job', e);
+    if (e.event === 'job.finished') this.emitter.emit(e.job.id);
+  }
+
+  subscribe(listener: (e: JobEvent) => void): () => void {
+    this.emitter.on('job', listener);
+    return () => this.emitter.off('job', listener);
   }
 
   /** Resolves when the job is reported final here, or after `ms`; whichever comes first. */

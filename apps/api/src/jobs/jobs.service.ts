@@ -9,6 +9,7 @@ import { PrismaService } from '../db/prisma.service';
 import { Dispatcher } from './dispatcher.service';
 import { effectsOf } from './job-effects';
 import { JobEvents } from './job-events';
+import { jobView } from './job.view';
 
 export const submitJobBody = z.object({
   type: z.string(),
@@ -77,6 +78,7 @@ export class JobsService {
       throw err;
     }
     if (await this.dispatcher.dispatch(job)) job = (await this.db.job.findUnique({ where: { id: job.id } })) ?? job;
+    this.events.publish({ event: 'job.created', job: jobView(job) });
     return { job, replayed: false };
   }
 

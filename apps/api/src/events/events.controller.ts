@@ -1,0 +1,43 @@
+import { Controller, Query, Sse, type MessageEvent } from '@nestjs/common';
+import { ApiBearerAuth, ApiOperation, ApiQuery, ApiTags } from '@nestjs/swagger';
+import { Observable } from 'rxjs';
+import { z } from 'zod';
+import { RequireScope } from '../auth/auth.decorators';
+import { ZodPipe } from '../common/zod.pipe';
+import { JobEvents } from '../jobs/job-events';
+
+const eventsQuery = z.object({
+  hostId: z.uuid().optional(),
+  type: z.string().optional(),
+});
+
+@ApiTags('events')
+@ApiBearerAuth()
+@Controller('v1/events')
+export class EventsController {
+  constructor(private readonly events: JobEvents) {}
+
+  @Sse()
+  @RequireScope('read')
+  @ApiOperation({
+    summary: 'Server-sent events: job.created, job.updated (state changes), job.progress, job.finished',
+    description: 'Each event is named after its kind; its data is JSON with the job. Filter with hostId and type.',
+  })
+  @ApiQuery({ name: 'hostId', required: false })
+  @ApiQuery({ name: 'type', required: false })
+  stream(@Query(new ZodPipe(eventsQuery)) q: z.infer<typeof eventsQuery>): Observable<MessageEvent> {
+    return new Observable<MessageEvent>((sub) => {
+      // A comment line now and then keeps proxies from closing an idle stream.
+      const keepalive = setInterval(() => sub.next({ type: 'keepalive', data: '' }), 15_000);
+      const off = this.events.subscribe((e) => {
+        if (q.hostId && e.job.hostId !== q.hostId) return;
+        if (q.type && e.job.type !== q.type) return;
+        sub.next({ type: e.event, id: e.job.id, data: e.job });
+      });
+      return () => {
+        clearInterval(keepalive);
+        off();
+      };
+    });
+  }
+}
