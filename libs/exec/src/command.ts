@@ -67,8 +67,8 @@ export class CommandFailedError extends Error {
           : result.exitCode !== null
             ? `exited with code ${result.exitCode}`
             : `was killed by ${result.signal}`;
-    const firstLine = tail(result.stderr.trim(), 300).split('\n').pop() ?? '';
-    super(`${result.argv[0]} ${why}${firstLine ? `: ${firstLine}` : ''}`);
+    const lastLine = tail(result.stderr.trim(), 300).split('\n').pop() ?? '';
+    super(`${result.argv[0]} ${why}${lastLine ? `: ${lastLine}` : ''}`);
     this.name = 'CommandFailedError';
     this.argv = result.argv;
     this.exitCode = result.exitCode;
@@ -79,7 +79,8 @@ export class CommandFailedError extends Error {
   }
 }
 
+/** Success is exit 0 of a command that was neither timed out nor cancelled. */
 export function assertSucceeded(result: CommandResult): CommandResult {
-  if (result.exitCode !== 0) throw new CommandFailedError(result);
+  if (result.exitCode !== 0 || result.timedOut || result.aborted) throw new CommandFailedError(result);
   return result;
 }

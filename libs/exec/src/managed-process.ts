@@ -15,7 +15,11 @@ export class ManagedProcess {
   private done = false;
 
   private constructor(private readonly child: ReturnType<typeof spawn>) {
-    if (child.pid === undefined) throw new Error('process did not start');
+    if (child.pid === undefined) {
+      child.on('error', () => undefined); // the ENOENT that follows: reported by the throw below
+      throw new Error('process did not start');
+    }
+    child.on('error', () => undefined); // a failed kill(); exit is reported through `exited`
     this.pid = child.pid;
     this.exited = new Promise((resolve) =>
       child.on('exit', (code, signal) => {

@@ -41,12 +41,21 @@ export class NodeCommandRunner implements CommandRunner {
         env: { ...this.options.baseEnv, ...FIXED_ENV, ...command.env },
         stdio: [command.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         shell: false,
+        // Its own process group, so a kill reaches whatever the tool forked as well.
+        detached: true,
       });
 
+      const signalGroup = (sig: NodeJS.Signals) => {
+        try {
+          if (child.pid !== undefined) process.kill(-child.pid, sig);
+        } catch {
+          child.kill(sig); // the group is gone already
+        }
+      };
       const stop = () => {
-        if (child.exitCode !== null || child.signalCode !== null) return;
-        child.kill('SIGTERM');
-        killTimer = setTimeout(() => child.kill('SIGKILL'), this.killGraceMs);
+        if (killTimer) return;
+        signalGroup('SIGTERM');
+        killTimer = setTimeout(() => signalGroup('SIGKILL'), this.killGraceMs);
         killTimer.unref();
       };
       const onAbort = () => {
@@ -79,6 +88,8 @@ export class NodeCommandRunner implements CommandRunner {
         stderr = keep(stderr, s);
         opts.onStderr?.(s);
       });
+      // A tool may exit without reading all its input: EPIPE then is its business, not ours.
+      child.stdin?.on('error', () => undefined);
       if (command.input !== undefined) child.stdin?.end(command.input);
 
       child.on('error', (err: NodeJS.ErrnoException) => {
