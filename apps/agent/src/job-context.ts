@@ -1,4 +1,4 @@
-import { assertSucceeded, tail, type Command, type CommandResult, type CommandRunner } from '@virtfleet/exec';
+import { CommandFailedError, assertSucceeded, tail, type Command, type CommandResult, type CommandRunner } from '@virtfleet/exec';
 import type { JobReport } from '@virtfleet/contracts';
 
 export interface JobReporter {
@@ -55,6 +55,9 @@ export class JobContext {
         },
       })
       .catch(() => undefined);
+    // A command killed because the job itself was cancelled or timed out is never a result,
+    // not even for callers that accept failures (its output would read as facts).
+    if (this.signal.aborted) throw new CommandFailedError(result);
     return opts.allowFailure ? result : assertSucceeded(result);
   }
 

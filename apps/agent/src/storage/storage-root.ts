@@ -1,4 +1,4 @@
-import { lstat, mkdir, realpath, rename, rm } from 'node:fs/promises';
+import { link, lstat, mkdir, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { SAFE_NAME_PATTERN, type DiskFormat } from '@virtfleet/contracts';
 import { JobFailure } from '../job-failure';
@@ -47,8 +47,17 @@ export class StorageRoot {
     return true;
   }
 
+  /** Moves a finished file into place; never replaces one that appeared meanwhile (disk_exists). */
   async commit(tempPath: string, finalPath: string): Promise<void> {
-    await rename(tempPath, finalPath);
+    try {
+      await link(tempPath, finalPath); // unlike rename(2), link(2) refuses an existing target
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new JobFailure('disk_exists', `${finalPath} appeared while this job was creating it`);
+      }
+      throw e;
+    }
+    await rm(tempPath, { force: true });
   }
 
   async discard(path: string): Promise<void> {
