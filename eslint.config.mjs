@@ -16,10 +16,11 @@ export default [
             // The agent runs on KVM hosts: it never sees the database or the API's code.
             {
               sourceTag: 'scope:agent',
-              onlyDependOnLibsWithTags: ['scope:shared'],
+              onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'],
               bannedExternalImports: ['@prisma/*', 'prisma', 'pg', '@nestjs/*'],
             },
-            { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:shared'] },
+            // Tests of the API and the agent use libs/testing; their sources may not (rule below).
+            { sourceTag: 'scope:api', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'], bannedExternalImports: ['@prisma/*', '@nestjs/*'] },
             { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
@@ -46,6 +47,22 @@ export default [
     },
   },
   { files: ['libs/exec/src/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  {
+    files: ['apps/*/src/**/*.ts'],
+    ignores: ['**/*.spec.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          paths: [
+            { name: 'child_process', message: 'spawn through @virtfleet/exec (the one place that runs processes)' },
+            { name: 'node:child_process', message: 'spawn through @virtfleet/exec (the one place that runs processes)' },
+            { name: '@virtfleet/testing', message: 'test fixtures are for tests only' },
+          ],
+        },
+      ],
+    },
+  },
   {
     files: ['**/config/**/*.ts', '**/main.ts', 'libs/testing/src/**/*.ts', 'e2e/**/*.ts', '**/*.spec.ts', 'prisma.config.ts'],
     rules: { 'no-restricted-properties': 'off' },

@@ -19,8 +19,9 @@ describe('the host as the fleet sees it', () => {
   it('is online with facts that tell the truth about KVM', async () => {
     const { items } = await fleet.get<{ items: Array<{ id: string; state: string; facts: Facts }> }>('/v1/hosts');
     const host = items.find((h) => h.id === fleet.hostId);
-    expect(host?.state).toBe('online');
-    const f = host!.facts;
+    if (!host) throw new Error('the fleet does not list its host');
+    expect(host.state).toBe('online');
+    const f = host.facts;
     expect(f.virtType).toBe(f.kvm.usable ? 'kvm' : 'qemu');
     expect(f.kvm.probe.length).toBeGreaterThan(0);
     // Without vmx/svm no KVM guest can run (this machine: PVM-backed /dev/kvm): TCG it is.

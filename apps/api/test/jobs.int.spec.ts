@@ -119,10 +119,12 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
       ids.push(r.body.id);
     }
     const seen: string[] = [];
+    type Page = { items: JobBody[]; nextCursor: string | null };
+    const pageAt = (cursor: string | null) =>
+      api.call<Page>('GET', `/v1/jobs?hostId=${other.id}&limit=2${cursor ? `&cursor=${cursor}` : ''}`);
     let cursor: string | null = null;
     do {
-      const qs: string = `/v1/jobs?hostId=${other.id}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const page = await api.call<{ items: JobBody[]; nextCursor: string | null }>('GET', qs);
+      const page: Awaited<ReturnType<typeof pageAt>> = await pageAt(cursor);
       expect(page.status).toBe(200);
       seen.push(...page.body.items.map((j) => j.id));
       cursor = page.body.nextCursor;

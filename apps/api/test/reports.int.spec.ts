@@ -1,3 +1,4 @@
+import { waitFor } from '@virtfleet/testing';
 import { ApiHarness } from './harness';
 
 interface JobBody {
@@ -133,7 +134,6 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
     expect((await beat()).status).toBe(204);
     const state = async () => (await api.call<{ state: string }>('GET', `/v1/hosts/${host.id}`)).body.state;
     expect(await state()).toBe('online');
-    const { waitFor } = await import('@virtfleet/testing');
     await waitFor('host offline', async () => (await state()) === 'offline', { timeoutMs: 5_000 });
     await beat();
     expect(await state()).toBe('online');
@@ -156,7 +156,8 @@ describe('GET /v1/events (server-sent events)', () => {
       signal: ctl.signal,
     });
     expect(res.headers.get('content-type')).toContain('text/event-stream');
-    const reader = res.body!.pipeThrough(new TextDecoderStream()).getReader();
+    if (!res.body) throw new Error('no event stream');
+    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
     const seen: Array<{ event: string; id: string; hostId: string }> = [];
     const reading = (async () => {
       let buf = '';
@@ -186,7 +187,6 @@ describe('GET /v1/events (server-sent events)', () => {
       { kind: 'progress', jobId: job.body.id, attempt: 1, progress: 40 },
       { kind: 'failed', jobId: job.body.id, attempt: 1, error: { code: 'command_failed', message: 'virsh failed' } },
     ]);
-    const { waitFor } = await import('@virtfleet/testing');
     await waitFor('job.finished event', () => seen.some((e) => e.event === 'job.finished'), { timeoutMs: 5_000 });
     ctl.abort();
     await reading;
