@@ -10,7 +10,7 @@ interface LogItem {
 describe('disks end to end: API → PostgreSQL → Redis → agent → qemu-img → API', () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await Fleet.start('e2e-disks');
+    fleet = await Fleet.start({ name: 'e2e-disks' });
   }, 120_000);
   afterAll(() => fleet?.stop());
 

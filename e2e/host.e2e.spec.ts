@@ -12,7 +12,7 @@ interface Facts {
 describe('the host as the fleet sees it', () => {
   let fleet: Fleet;
   beforeAll(async () => {
-    fleet = await Fleet.start('e2e-host');
+    fleet = await Fleet.start({ name: 'e2e-host' });
   }, 120_000);
   afterAll(() => fleet?.stop());
 

@@ -4,8 +4,8 @@
 # both start them the same way. Everything lives under --dir; `stop` stops only what `start`
 # recorded there, by pid.
 #
-#   services.sh start --dir DIR [--pg-port N] [--redis-port N] [--no-libvirt] [--fast]
-#   services.sh stop  --dir DIR
+#   services.sh start --dir DIR [--pg-port N] [--redis-port N] [--no-libvirt] [--fast] [--only pg|redis|libvirt]
+#   services.sh stop  --dir DIR [--only pg|redis|libvirt]
 #   services.sh env   --dir DIR        # prints DATABASE_URL / REDIS_URL for the running services
 #
 # --fast: test settings (PostgreSQL fsync off, Redis without AOF). Never for real data.
@@ -15,7 +15,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 
 cmd=${1:-}; shift || true
-DIR=""; PG_PORT=5433; REDIS_PORT=6380; LIBVIRT=1; FAST=0
+DIR=""; PG_PORT=5433; REDIS_PORT=6380; LIBVIRT=1; FAST=0; ONLY=
 while [ $# -gt 0 ]; do
   case "$1" in
     --dir) DIR=$2; shift 2 ;;
@@ -23,6 +23,7 @@ while [ $# -gt 0 ]; do
     --redis-port) REDIS_PORT=$2; shift 2 ;;
     --no-libvirt) LIBVIRT=0; shift ;;
     --fast) FAST=1; shift ;;
+    --only) ONLY=$2; shift 2 ;;
     *) vf_die "unknown option $1" ;;
   esac
 done
@@ -146,17 +147,19 @@ stop_libvirt() {
   vf_stop_pidfile "$RUN/libvirtd.tini.pid" 30 && vf_stop_pidfile "$RUN/virtlogd.tini.pid" 10
 }
 
+want() { [ -z "$ONLY" ] || [ "$ONLY" = "$1" ]; }
 case "$cmd" in
   start)
-    start_pg
-    start_redis
-    [ "$LIBVIRT" = 1 ] && start_libvirt
+    if want pg; then start_pg; fi
+    if want redis; then start_redis; fi
+    if [ "$LIBVIRT" = 1 ] && want libvirt; then start_libvirt; fi
     exit 0
     ;;
   stop)
-    stop_libvirt
-    stop_redis
-    stop_pg
+    if want libvirt; then stop_libvirt; fi
+    if want redis; then stop_redis; fi
+    if want pg; then stop_pg; fi
+    exit 0
     ;;
   env)
     echo "DATABASE_URL=$(database_url)"

@@ -9,76 +9,115 @@ export interface JobView {
   state: string;
   progress: number;
   attempt: number;
+  lockKey: string | null;
   result: Record<string, unknown> | null;
   error: { code: string; message: string; command?: string[]; exitCode?: number | null; stderrTail?: string } | null;
+  startedAt: string | null;
+  finishedAt: string | null;
+}
+
+export interface FleetOptions {
+  name?: string;
+  /** Defaults: a database of its own on the run's PostgreSQL, and the run's Redis. */
+  databaseUrl?: string;
+  redisUrl?: string;
+  apiEnv?: Record<string, string>;
+  agentEnv?: Record<string, string>;
 }
 
 const runner = new NodeCommandRunner({ baseEnv: process.env });
+const DIST = (app: string) => join(REPO_ROOT, `dist/apps/${app}/src/main.js`);
 
 /**
- * The real product as separate processes: the built API and agent (dist/), on the run's
- * PostgreSQL (a database of its own) and Redis, driving the machine's real libvirtd and tools.
+ * The real product as separate processes: the built API and agent (dist/), on real PostgreSQL
+ * and Redis, driving the machine's real libvirtd and tools. Either process can be killed and
+ * started again.
  */
 export class Fleet {
+  hostId = '';
+  private agentToken = '';
+  private api: ManagedProcess | undefined;
+  private agent: ManagedProcess | undefined;
+  private db: TestDatabase | undefined;
+
   private constructor(
     readonly url: string,
-    readonly hostId: string,
-    readonly storeRoot: string,
     readonly dir: string,
+    readonly storeRoot: string,
+    private readonly databaseUrl: string,
+    private readonly redisUrl: string,
     private readonly adminToken: string,
-    private readonly api: ManagedProcess,
-    private readonly agent: ManagedProcess,
-    private readonly db: TestDatabase,
+    private readonly opts: FleetOptions,
   ) {}
 
-  static async start(name = 'e2e-host'): Promise<Fleet> {
+  static async start(opts: FleetOptions = {}): Promise<Fleet> {
     assertSucceeded(await runner.run({ cmd: 'node', args: [join(REPO_ROOT, 'scripts/build.mjs')] }));
     const s = testServices();
     const dir = await mkdtemp(join(s.dir, 'fleet-'));
-    const db = await createTestDatabase();
+    const db = opts.databaseUrl ? undefined : await createTestDatabase();
     const adminToken = `vfa_e2e_${Math.random().toString(36).slice(2)}_${Date.now()}`;
     await writeFile(join(dir, 'admin-token'), adminToken, { mode: 0o600 });
-    const port = await freePort();
-    const url = `http://127.0.0.1:${port}`;
-    const api = ManagedProcess.start('node', ['--enable-source-maps', join(REPO_ROOT, 'dist/apps/api/src/main.js')], {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const fleet = new Fleet(url, dir, join(dir, 'store'), opts.databaseUrl ?? db?.url ?? '', opts.redisUrl ?? s.redisUrl, adminToken, opts);
+    fleet.db = db;
+    await fleet.startApi();
+    const reg = await fleet.post('/v1/hosts', { name: opts.name ?? 'e2e-host' });
+    if (reg.status !== 201) throw new Error(`host registration: ${reg.status} ${JSON.stringify(reg.body)}`);
+    fleet.hostId = (reg.body['host'] as { id: string }).id;
+    fleet.agentToken = String(reg.body['agentToken']);
+    await fleet.startAgent();
+    return fleet;
+  }
+
+  async startApi(): Promise<void> {
+    this.api = ManagedProcess.start('node', ['--enable-source-maps', DIST('api')], {
       env: {
         ...process.env,
-        DATABASE_URL: db.url,
-        REDIS_URL: s.redisUrl,
-        VIRTFLEET_API_PORT: String(port),
-        VIRTFLEET_ADMIN_TOKEN_FILE: join(dir, 'admin-token'),
+        DATABASE_URL: this.databaseUrl,
+        REDIS_URL: this.redisUrl,
+        VIRTFLEET_API_PORT: new URL(this.url).port,
+        VIRTFLEET_ADMIN_TOKEN_FILE: join(this.dir, 'admin-token'),
         VIRTFLEET_HEARTBEAT_INTERVAL_MS: '1000',
+        ...this.opts.apiEnv,
       },
-      logFile: join(dir, 'api.log'),
+      logFile: join(this.dir, 'api.log'),
     });
-    const call = async (path: string, init: RequestInit = {}) => {
-      const res = await fetch(new URL(path, url), {
-        ...init,
-        headers: { authorization: `Bearer ${adminToken}`, 'content-type': 'application/json', ...init.headers },
-      });
-      return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-    };
-    await waitFor('API ready', async () => (await call('/readyz')).status === 200, { timeoutMs: 30_000 });
-    const reg = await call('/v1/hosts', { method: 'POST', body: JSON.stringify({ name }) });
-    const host = reg.body['host'] as { id: string };
-    const storeRoot = join(dir, 'store');
-    const agent = ManagedProcess.start('node', ['--enable-source-maps', join(REPO_ROOT, 'dist/apps/agent/src/main.js')], {
+    await waitFor('API ready', async () => (await fetch(new URL('/readyz', this.url))).status === 200, { timeoutMs: 30_000 });
+  }
+
+  async startAgent(): Promise<void> {
+    this.agent = ManagedProcess.start('node', ['--enable-source-maps', DIST('agent')], {
       env: {
         ...process.env,
-        VIRTFLEET_API_URL: url,
-        VIRTFLEET_HOST_ID: host.id,
-        VIRTFLEET_AGENT_TOKEN: String(reg.body['agentToken']),
-        REDIS_URL: s.redisUrl,
-        VIRTFLEET_STORAGE_ROOT: storeRoot,
+        VIRTFLEET_API_URL: this.url,
+        VIRTFLEET_HOST_ID: this.hostId,
+        VIRTFLEET_AGENT_TOKEN: this.agentToken,
+        REDIS_URL: this.redisUrl,
+        VIRTFLEET_STORAGE_ROOT: this.storeRoot,
         VIRTFLEET_HEARTBEAT_INTERVAL_MS: '1000',
+        ...this.opts.agentEnv,
       },
-      logFile: join(dir, 'agent.log'),
+      logFile: join(this.dir, 'agent.log'),
     });
-    const fleet = new Fleet(url, host.id, storeRoot, dir, adminToken, api, agent, db);
-    await waitFor('host online', async () => (await fleet.get<{ state: string }>(`/v1/hosts/${host.id}`)).state === 'online', {
+    await waitFor('host online', async () => (await this.get<{ state: string }>(`/v1/hosts/${this.hostId}`)).state === 'online', {
       timeoutMs: 60_000,
     });
-    return fleet;
+  }
+
+  /** SIGKILL: no goodbye, no cleanup, as when a machine or a process dies. */
+  async killAgent(): Promise<void> {
+    this.agent?.kill('SIGKILL');
+    await this.agent?.exited;
+  }
+
+  async killApi(): Promise<void> {
+    this.api?.kill('SIGKILL');
+    await this.api?.exited;
+  }
+
+  async stopAgent(graceMs = 15_000): Promise<{ code: number | null; signal: string | null } | undefined> {
+    await this.agent?.stop(graceMs);
+    return this.agent?.exited;
   }
 
   async get<T>(path: string): Promise<T> {
@@ -87,30 +126,46 @@ export class Fleet {
     return (await res.json()) as T;
   }
 
-  async post(path: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  async post(path: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
     const res = await fetch(new URL(path, this.url), {
       method: 'POST',
-      headers: { authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json' },
+      headers: { authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
-    return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
   }
 
-  /** Submits a job to this fleet's host and waits (server-side) until it ends. */
-  async run(type: string, payload: Record<string, unknown>, waitSeconds = 120): Promise<JobView> {
+  /** Submits a job to this fleet's host (202 expected); returns its id. */
+  async submit(type: string, payload: Record<string, unknown>): Promise<string> {
     const r = await this.post('/v1/jobs', { type, hostId: this.hostId, payload });
     if (r.status !== 202) throw new Error(`submit ${type}: ${r.status} ${JSON.stringify(r.body)}`);
-    return this.get<JobView>(`/v1/jobs/${String(r.body['id'])}?wait=${waitSeconds}`);
+    return String(r.body['id']);
+  }
+
+  job(id: string, waitSeconds = 0): Promise<JobView> {
+    return this.get<JobView>(`/v1/jobs/${id}${waitSeconds ? `?wait=${waitSeconds}` : ''}`);
+  }
+
+  /** Submits and waits (server-side) until the job ends. */
+  async run(type: string, payload: Record<string, unknown>, waitSeconds = 120): Promise<JobView> {
+    return this.job(await this.submit(type, payload), waitSeconds);
   }
 
   async stop(): Promise<void> {
-    await this.agent.stop(15_000);
-    await this.api.stop(15_000);
-    await this.db.drop();
+    await this.agent?.stop(15_000);
+    await this.api?.stop(15_000);
+    await this.db?.drop();
   }
 }
 
 /** The real tool, run directly on the host, to check what a job did. */
 export async function onHost(cmd: string, ...args: string[]): Promise<string> {
   return assertSucceeded(await runner.run({ cmd, args }, { timeoutMs: 60_000 })).stdout;
+}
+
+/** Host processes whose command line contains `needle` (ours: a unique sleep length). */
+export async function hostProcesses(needle: string): Promise<string[]> {
+  const r = await runner.run({ cmd: 'pgrep', args: ['-af', needle] });
+  return r.stdout.split('\n').filter((l) => l.trim() && !l.includes('pgrep'));
 }

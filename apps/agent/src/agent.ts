@@ -2,6 +2,7 @@ import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import {
+  cancelChannel,
   hostQueueName,
   isJobType,
   jobCatalog,
@@ -16,6 +17,7 @@ import type { AgentConfig } from './config/agent.config';
 import { DiskHandlers } from './handlers/disks';
 import type { Handler, HandlerMap } from './handlers/handler';
 import { refreshHostHandler } from './handlers/host';
+import { sleepHandler } from './handlers/sleep';
 import type { HostFactsCollector } from './host/host-facts';
 import { JobContext } from './job-context';
 import { toJobError } from './job-failure';
@@ -33,6 +35,9 @@ export interface AgentDeps {
 export class Agent {
   private worker: Worker<QueuedJobData> | undefined;
   private connection: Redis | undefined;
+  private subscriber: Redis | undefined;
+  /** Running jobs of this process, to cancel on request. */
+  private readonly running = new Map<string, AbortController>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastFacts: HostFacts | undefined;
   private factsDirty = true;
@@ -46,6 +51,7 @@ export class Agent {
       'refresh-host': refreshHostHandler(deps.facts, (f) => this.setFacts(f)),
       'create-disk': disks.createDisk,
       'inspect-disk': disks.inspectDisk,
+      sleep: sleepHandler,
     };
   }
 
@@ -58,9 +64,17 @@ export class Agent {
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), config.heartbeatIntervalMs);
 
     this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+    // Cancels arrive at once over pub/sub; the heartbeat answer repeats them in case one was missed.
+    this.subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+    this.subscriber.on('message', (_channel: string, jobId: string) => this.cancel(jobId));
+    this.subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'cancel channel error'));
+    await this.subscriber.subscribe(cancelChannel(config.hostId));
     this.worker = new Worker<QueuedJobData>(hostQueueName(config.hostId), (job) => this.process(job), {
       connection: this.connection,
       concurrency: config.concurrency,
+      lockDuration: config.lockDurationMs,
+      stalledInterval: config.stalledIntervalMs,
+      maxStalledCount: config.maxStalledCount,
       autorun: false,
     });
     this.worker.on('error', (err) => log.error({ err: err.message }, 'worker error'));
@@ -81,7 +95,17 @@ export class Agent {
       }
     }
     this.deps.api.close();
+    this.subscriber?.disconnect();
     this.connection?.disconnect();
+  }
+
+  /** Kills a running job's commands; the job then ends `cancelled` (its handler cleans up). */
+  cancel(jobId: string): void {
+    const ctl = this.running.get(jobId);
+    if (ctl && !ctl.signal.aborted) {
+      this.deps.log.info({ jobId }, 'cancel requested');
+      ctl.abort(new Error('cancelled on request'));
+    }
   }
 
   private setFacts(facts: HostFacts): void {
@@ -91,8 +115,9 @@ export class Agent {
 
   private async sendHeartbeat(): Promise<void> {
     try {
-      await this.deps.api.heartbeat(this.factsDirty && this.lastFacts ? { facts: this.lastFacts } : {});
+      const answer = await this.deps.api.heartbeat(this.factsDirty && this.lastFacts ? { facts: this.lastFacts } : {});
       this.factsDirty = false;
+      answer.cancel.forEach((id) => this.cancel(id));
     } catch (err) {
       this.deps.log.warn({ err: (err as Error).message }, 'heartbeat failed');
     }
@@ -102,9 +127,17 @@ export class Agent {
     const { api, log } = this.deps;
     const jobId = job.id;
     if (!jobId) throw new UnrecoverableError('job without id');
-    const attempt = Math.max(1, job.attemptsStarted);
     const type = job.data.type;
-    const fail = (error: JobError) => api.report({ kind: 'failed', jobId, attempt, error });
+
+    // Claim the job first: the API answers the attempt this delivery runs as, or tells us the
+    // job is not ours to run any more (cancelled, finished, or another host's).
+    const claim = await api.report({ kind: 'started', jobId });
+    if (claim.outcome !== 'applied' || !claim.attempt) {
+      log.info({ jobId, outcome: claim.outcome }, 'job not ours to run any more');
+      return;
+    }
+    const attempt = claim.attempt;
+    const fail = async (error: JobError) => (await api.report({ kind: 'failed', jobId, attempt, error })).outcome;
 
     if (!isJobType(type)) {
       await fail({ code: 'job_type_unknown', message: `this agent has no handler for job type ${JSON.stringify(type)}` });
@@ -116,24 +149,26 @@ export class Agent {
       await fail({ code: 'payload_invalid', message: payload.error.message });
       return;
     }
-    const started = await api.report({ kind: 'started', jobId, attempt });
-    if (started !== 'applied') {
-      log.info({ jobId, attempt, outcome: started }, 'job not ours to run any more');
-      return;
-    }
 
     const timeout = AbortSignal.timeout(def.timeoutMs);
-    const ctx = new JobContext(jobId, attempt, timeout, this.deps.runner, api);
+    const cancel = new AbortController();
+    this.running.set(jobId, cancel);
+    const ctx = new JobContext(jobId, attempt, AbortSignal.any([timeout, cancel.signal]), this.deps.runner, api);
     const t0 = Date.now();
     let outcome;
     try {
       const result = await runHandler(this.handlers, type, payload.data, ctx);
-      outcome = await api.report({ kind: 'succeeded', jobId, attempt, result: def.result.parse(result) });
+      outcome = (await api.report({ kind: 'succeeded', jobId, attempt, result: def.result.parse(result) })).outcome;
     } catch (err) {
-      const error = timeout.aborted
-        ? { ...toJobError(err), code: 'timed_out', message: `job exceeded its ${def.timeoutMs / 1000}s limit: ${(err as Error).message}` }
-        : toJobError(err);
+      const why = (err as Error).message;
+      const error = cancel.signal.aborted
+        ? { ...toJobError(err), code: 'cancelled', message: `cancelled on request: ${why}` }
+        : timeout.aborted
+          ? { ...toJobError(err), code: 'timed_out', message: `job exceeded its ${def.timeoutMs / 1000}s limit: ${why}` }
+          : toJobError(err);
       outcome = await fail(error);
+    } finally {
+      this.running.delete(jobId);
     }
     log.info({ jobId, type, attempt, ms: Date.now() - t0, outcome }, 'job done');
   }

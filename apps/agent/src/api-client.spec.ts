@@ -94,11 +94,11 @@ describe('ApiClient', () => {
 
   it('posts reports with the bearer token, in order, batching what queued up meanwhile', async () => {
     const [j1, j2] = [randomUUID(), randomUUID()];
-    const reports = [progress(j1, 10), progress(j1, 20), { kind: 'started', jobId: j2, attempt: 3 } as const, progress(j1, 30)];
+    const reports = [progress(j1, 10), progress(j1, 20), { kind: 'started', jobId: j2 } as const, progress(j1, 30)];
 
-    const outcomes = await Promise.all(reports.map((r) => client.report(r)));
+    const acks = await Promise.all(reports.map((r) => client.report(r)));
 
-    expect(outcomes).toEqual(['applied', 'applied', 'applied', 'applied']);
+    expect(acks.map((a) => a.outcome)).toEqual(['applied', 'applied', 'applied', 'applied']);
     // the first report leaves at once; the rest wait for its answer and travel together
     expect(api.batches()).toEqual([[reports[0]], reports.slice(1)]);
     for (const req of api.received) {
@@ -111,22 +111,29 @@ describe('ApiClient', () => {
     const outcomeOf: Record<string, ReportOutcome> = { [j1]: 'applied', [j2]: 'stale_attempt', [j3]: 'job_final' };
     api.answer = (req) => ({ status: 200, body: { outcomes: reportsOf(req).map((r) => outcomeOf[r.jobId]) } });
 
-    const outcomes = await Promise.all([client.report(progress(j3, 1)), client.report(progress(j1, 1)), client.report(progress(j2, 1))]);
+    const acks = await Promise.all([client.report(progress(j3, 1)), client.report(progress(j1, 1)), client.report(progress(j2, 1))]);
 
-    expect(outcomes).toEqual(['job_final', 'applied', 'stale_attempt']);
+    expect(acks).toEqual([{ outcome: 'job_final' }, { outcome: 'applied' }, { outcome: 'stale_attempt' }]);
+  });
+
+  it('hands a started report the attempt the API assigned', async () => {
+    const jobId = randomUUID();
+    api.answer = () => ({ status: 200, body: { outcomes: ['applied'], attempts: [3] } });
+
+    await expect(client.report({ kind: 'started', jobId })).resolves.toEqual({ outcome: 'applied', attempt: 3 });
   });
 
   it('answers job_not_found for a report the API gave no outcome for', async () => {
     api.answer = () => ({ status: 200, body: { outcomes: [] } });
 
-    await expect(client.report(progress(randomUUID(), 5))).resolves.toBe('job_not_found');
+    await expect(client.report(progress(randomUUID(), 5))).resolves.toEqual({ outcome: 'job_not_found' });
   });
 
   it('retries a batch the API answered 503 until it answers 200', async () => {
     api.script.push({ status: 503, body: { error: { code: 'unavailable', message: 'database down' } } }, { status: 503 });
     const report = progress(randomUUID(), 50);
 
-    await expect(client.report(report)).resolves.toBe('applied');
+    await expect(client.report(report)).resolves.toEqual({ outcome: 'applied' });
 
     expect(api.batches()).toEqual([[report], [report], [report]]);
   });
@@ -137,7 +144,7 @@ describe('ApiClient', () => {
 
     const first = client.report(progress(jobId, 10));
     const rest = [client.report(progress(jobId, 20)), client.report(progress(jobId, 100))];
-    await expect(Promise.all([first, ...rest])).resolves.toEqual(['applied', 'applied', 'applied']);
+    await expect(Promise.all([first, ...rest])).resolves.toEqual([{ outcome: 'applied' }, { outcome: 'applied' }, { outcome: 'applied' }]);
 
     expect(api.batches().map((b) => b.map((r) => (r.kind === 'progress' ? r.progress : -1)))).toEqual([[10], [10], [20, 100]]);
   });
@@ -164,7 +171,7 @@ describe('ApiClient', () => {
     const after = await client.report(progress(jobId, 4));
 
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'rejected']);
-    expect(after).toBe('applied');
+    expect(after).toEqual({ outcome: 'applied' });
   });
 
   it('stops retrying once closed', async () => {

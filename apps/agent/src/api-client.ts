@@ -1,10 +1,10 @@
-import type { Heartbeat, JobReport, ReportOutcome } from '@virtfleet/contracts';
-import { reportBatchAnswer } from '@virtfleet/contracts';
+import type { Heartbeat, HeartbeatAnswer, JobReport, ReportAck } from '@virtfleet/contracts';
+import { heartbeatAnswer, reportBatchAnswer } from '@virtfleet/contracts';
 import type { Logger } from 'pino';
 
 interface Pending {
   report: JobReport;
-  resolve: (outcome: ReportOutcome) => void;
+  resolve: (ack: ReportAck) => void;
   reject: (err: Error) => void;
 }
 
@@ -27,15 +27,15 @@ export class ApiClient {
     private readonly log: Logger,
   ) {}
 
-  report(report: JobReport): Promise<ReportOutcome> {
+  report(report: JobReport): Promise<ReportAck> {
     return new Promise((resolve, reject) => {
       this.queue.push({ report, resolve, reject });
       if (!this.flushing) void this.flush();
     });
   }
 
-  async heartbeat(body: Heartbeat): Promise<void> {
-    await this.post('/v1/agent/heartbeat', body);
+  async heartbeat(body: Heartbeat): Promise<HeartbeatAnswer> {
+    return heartbeatAnswer.parse((await this.post('/v1/agent/heartbeat', body)) ?? {});
   }
 
   close(): void {
@@ -51,7 +51,10 @@ export class ApiClient {
           const answer = reportBatchAnswer.parse(
             await this.withRetry(() => this.post('/v1/agent/reports', { reports: batch.map((p) => p.report) })),
           );
-          batch.forEach((p, i) => p.resolve(answer.outcomes[i] ?? 'job_not_found'));
+          batch.forEach((p, i) => {
+            const attempt = answer.attempts?.[i];
+            p.resolve({ outcome: answer.outcomes[i] ?? 'job_not_found', ...(attempt ? { attempt } : {}) });
+          });
         } catch (err) {
           batch.forEach((p) => p.reject(err as Error));
         }

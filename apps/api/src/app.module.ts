@@ -13,8 +13,10 @@ import { HostsController } from './hosts/hosts.controller';
 import { HostsService } from './hosts/hosts.service';
 import { Dispatcher } from './jobs/dispatcher.service';
 import { JobEvents } from './jobs/job-events';
+import { JobLifecycle } from './jobs/job-lifecycle.service';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
+import { Reconciler } from './jobs/reconciler.service';
 import { HostQueues } from './queue/host-queues.service';
 
 @Module({})
@@ -31,7 +33,9 @@ export class AppModule {
         HostQueues,
         TokenService,
         JobEvents,
+        JobLifecycle,
         Dispatcher,
+        Reconciler,
         JobsService,
         ReportsService,
         HostsService,

@@ -38,9 +38,9 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
 
   it('applies the current attempt, refuses an older one, and wakes a waiting reader', async () => {
     const job = await submitDisk('r1');
-    expect((await report([{ kind: 'started', jobId: job.id, attempt: 1 }])).body.outcomes).toEqual(['applied']);
-    // The agent died; BullMQ redelivered: attempt 2 takes over.
-    expect((await report([{ kind: 'started', jobId: job.id, attempt: 2 }])).body.outcomes).toEqual(['applied']);
+    expect((await report([{ kind: 'started', jobId: job.id }])).body).toEqual({ outcomes: ['applied'], attempts: [1] });
+    // The agent died; BullMQ redelivered: the new delivery claims the job as attempt 2.
+    expect((await report([{ kind: 'started', jobId: job.id }])).body).toEqual({ outcomes: ['applied'], attempts: [2] });
 
     const waiting = api.call<JobBody>('GET', `/v1/jobs/${job.id}?wait=20`);
     const late = await report([
@@ -91,7 +91,7 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
       stderrTail: 'qemu-img: boom',
     };
     await report([
-      { kind: 'started', jobId: job.id, attempt: 1 },
+      { kind: 'started', jobId: job.id },
       { kind: 'failed', jobId: job.id, attempt: 1, error },
     ]);
     const r = await api.call<JobBody>('GET', `/v1/jobs/${job.id}`);
@@ -102,7 +102,7 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
   it('a result that does not match the job type fails the job', async () => {
     const job = await submitDisk('r3');
     const r = await report([
-      { kind: 'started', jobId: job.id, attempt: 1 },
+      { kind: 'started', jobId: job.id },
       { kind: 'succeeded', jobId: job.id, attempt: 1, result: { nonsense: true } },
     ]);
     expect(r.body.outcomes).toEqual(['applied', 'invalid_result']);
@@ -114,11 +114,9 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
 
   it('a host cannot report on another host’s job, and only agents may report', async () => {
     const job = await submitDisk('r4');
-    expect((await report([{ kind: 'started', jobId: job.id, attempt: 1 }], stranger.agentToken)).body.outcomes).toEqual([
-      'job_not_found',
-    ]);
-    expect((await report([{ kind: 'started', jobId: job.id, attempt: 1 }], api.adminToken)).status).toBe(403);
-    expect((await report([{ kind: 'started', jobId: job.id, attempt: 0 }])).status).toBe(400);
+    expect((await report([{ kind: 'started', jobId: job.id }], stranger.agentToken)).body.outcomes).toEqual(['job_not_found']);
+    expect((await report([{ kind: 'started', jobId: job.id }], api.adminToken)).status).toBe(403);
+    expect((await report([{ kind: 'progress', jobId: job.id, attempt: 0, progress: 1 }])).status).toBe(400);
   });
 
   it('?wait returns when the seconds pass on a job that does not end', async () => {
@@ -131,7 +129,7 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
 
   it('heartbeats: online while they come, offline after three are missed, online again', async () => {
     const beat = () => api.call('POST', '/v1/agent/heartbeat', { token: host.agentToken, body: {} });
-    expect((await beat()).status).toBe(204);
+    expect((await beat()).status).toBe(200);
     const state = async () => (await api.call<{ state: string }>('GET', `/v1/hosts/${host.id}`)).body.state;
     expect(await state()).toBe('online');
     await waitFor('host offline', async () => (await state()) === 'offline', { timeoutMs: 5_000 });
@@ -183,7 +181,7 @@ describe('GET /v1/events (server-sent events)', () => {
     const job = await api.call<{ id: string }>('POST', '/v1/jobs', { body: { type: 'refresh-host', hostId: a.id, payload: {} } });
     const report = (reports: unknown[]) => api.call('POST', '/v1/agent/reports', { token: a.agentToken, body: { reports } });
     await report([
-      { kind: 'started', jobId: job.body.id, attempt: 1 },
+      { kind: 'started', jobId: job.body.id },
       { kind: 'progress', jobId: job.body.id, attempt: 1, progress: 40 },
       { kind: 'failed', jobId: job.body.id, attempt: 1, error: { code: 'command_failed', message: 'virsh failed' } },
     ]);

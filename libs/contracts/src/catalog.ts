@@ -2,9 +2,10 @@ import type { z } from 'zod';
 import { createDiskJob } from './jobs/create-disk.job';
 import { inspectDiskJob } from './jobs/inspect-disk.job';
 import { refreshHostJob } from './jobs/refresh-host.job';
+import { sleepJob } from './jobs/sleep.job';
 
 // Every job type, declared once. API and agent both read this catalog.
-const definitions = [refreshHostJob, createDiskJob, inspectDiskJob] as const;
+const definitions = [refreshHostJob, createDiskJob, inspectDiskJob, sleepJob] as const;
 
 type Definition = (typeof definitions)[number];
 export type JobType = Definition['name'];
@@ -31,4 +32,9 @@ export function hostQueueName(hostId: string): string {
 export interface QueuedJobData {
   type: JobType;
   payload: unknown;
+}
+
+/** Redis pub/sub channel on which the API tells one host's agent to cancel a running job. */
+export function cancelChannel(hostId: string): string {
+  return `virtfleet:cancel:${hostId}`;
 }

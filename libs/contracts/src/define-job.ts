@@ -14,6 +14,13 @@ export interface JobDefinition<
   readonly timeoutMs: number;
   /** Deliveries before the job is given up (a crashed agent's job is redelivered). */
   readonly attempts: number;
+  /** Accepted by the API only where test jobs are enabled (VIRTFLEET_TEST_JOBS). */
+  readonly testOnly?: boolean;
+  /**
+   * What the job touches on its host (e.g. "disk:d1", later "vm:web-1"). Jobs with the same key
+   * on one host run one at a time, in submission order; jobs without one run in parallel.
+   */
+  readonly lockKey?: (payload: z.output<P>) => string | undefined;
 }
 
 export function defineJob<N extends string, P extends z.ZodType, R extends z.ZodType>(

@@ -8,3 +8,4 @@ export * from './jobs/disk-common';
 export { createDiskJob, diskSizeBytes } from './jobs/create-disk.job';
 export { inspectDiskJob } from './jobs/inspect-disk.job';
 export { refreshHostJob } from './jobs/refresh-host.job';
+export { sleepJob } from './jobs/sleep.job';

@@ -5,7 +5,7 @@ const jobId = randomUUID();
 const ref = { jobId, attempt: 1 };
 
 const reports: JobReport[] = [
-  { kind: 'started', ...ref },
+  { kind: 'started', jobId },
   { kind: 'progress', ...ref, progress: 50 },
   {
     kind: 'command',
@@ -41,12 +41,12 @@ describe('reportBatch', () => {
   });
 
   it.each([0, -1, 1.5])('refuses attempt %p', (attempt) => {
-    const r = reportBatch.safeParse({ reports: [{ kind: 'started', jobId, attempt }] });
+    const r = reportBatch.safeParse({ reports: [{ kind: 'progress', jobId, attempt, progress: 1 }] });
     expect(r.error?.issues.map((i) => i.path)).toEqual([['reports', 0, 'attempt']]);
   });
 
   it.each(['', 'not-a-uuid', '123', 'host-abc'])('refuses jobId %j', (bad) => {
-    const r = reportBatch.safeParse({ reports: [{ kind: 'started', jobId: bad, attempt: 1 }] });
+    const r = reportBatch.safeParse({ reports: [{ kind: 'started', jobId: bad }] });
     expect(r.error?.issues.map((i) => i.path)).toEqual([['reports', 0, 'jobId']]);
   });
 

@@ -20,7 +20,9 @@ export const commandRecord = z.object({
 export type CommandRecord = z.infer<typeof commandRecord>;
 
 export const jobReport = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('started'), ...jobRef }),
+  // A claim: the API answers the attempt number this delivery runs as (it grows with every
+  // delivery, including redelivery after a crash or after the reconciler re-enqueued the job).
+  z.object({ kind: z.literal('started'), jobId: z.uuid() }),
   z.object({ kind: z.literal('progress'), ...jobRef, progress: z.number().min(0).max(100) }),
   z.object({ kind: z.literal('command'), ...jobRef, command: commandRecord }),
   z.object({ kind: z.literal('succeeded'), ...jobRef, result: z.unknown() }),
@@ -33,7 +35,20 @@ export type ReportBatch = z.infer<typeof reportBatch>;
 
 export const reportOutcome = z.enum(['applied', 'stale_attempt', 'job_final', 'job_not_found', 'invalid_result']);
 export type ReportOutcome = z.infer<typeof reportOutcome>;
-export const reportBatchAnswer = z.object({ outcomes: z.array(reportOutcome) });
+export const reportBatchAnswer = z.object({
+  outcomes: z.array(reportOutcome),
+  /** Aligned with outcomes: for an applied `started` report, the attempt assigned. */
+  attempts: z.array(z.number().int().positive().nullable()).optional(),
+});
+export type ReportBatchAnswer = z.infer<typeof reportBatchAnswer>;
+export interface ReportAck {
+  outcome: ReportOutcome;
+  attempt?: number;
+}
 
 export const heartbeat = z.object({ facts: hostFacts.optional() });
 export type Heartbeat = z.infer<typeof heartbeat>;
+
+/** The API's answer to a heartbeat: running jobs of this host that were asked to cancel. */
+export const heartbeatAnswer = z.object({ cancel: z.array(z.uuid()).default([]) });
+export type HeartbeatAnswer = z.infer<typeof heartbeatAnswer>;

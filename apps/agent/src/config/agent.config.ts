@@ -16,6 +16,11 @@ const schema = z.object({
   kvmProbeKernel: z.string().startsWith('/').optional(),
   kvmProbeTimeoutMs: z.coerce.number().int().min(1000).default(25_000),
   shutdownGraceMs: z.coerce.number().int().min(0).default(30_000),
+  /** BullMQ lock: a job whose agent died returns to the queue about lockDuration + stalledInterval later. */
+  lockDurationMs: z.coerce.number().int().min(500).default(30_000),
+  stalledIntervalMs: z.coerce.number().int().min(500).default(30_000),
+  /** Redeliveries after a crash before BullMQ gives up on a job (the API's reconciler still has it). */
+  maxStalledCount: z.coerce.number().int().min(0).default(5),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
 });
 export type AgentConfig = z.infer<typeof schema>;
@@ -32,6 +37,9 @@ const ENV_KEYS: Record<string, keyof AgentConfig> = {
   VIRTFLEET_KVM_PROBE_KERNEL: 'kvmProbeKernel',
   VIRTFLEET_KVM_PROBE_TIMEOUT_MS: 'kvmProbeTimeoutMs',
   VIRTFLEET_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',
+  VIRTFLEET_LOCK_DURATION_MS: 'lockDurationMs',
+  VIRTFLEET_STALLED_INTERVAL_MS: 'stalledIntervalMs',
+  VIRTFLEET_MAX_STALLED_COUNT: 'maxStalledCount',
   VIRTFLEET_LOG_LEVEL: 'logLevel',
 };
 

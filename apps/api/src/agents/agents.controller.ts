@@ -24,15 +24,15 @@ export class AgentsController {
   @ApiOperation({ summary: 'Job reports from a host agent (started, progress, command, succeeded, failed), fenced by attempt' })
   @ApiBody({ schema: toOpenApi(reportBatch, 'input') })
   async report(@Body(new ZodPipe(reportBatch, 'report_invalid')) body: ReportBatch, @CurrentPrincipal() who: Principal) {
-    return { outcomes: await this.reports.applyBatch(hostIdOf(who), body.reports) };
+    return this.reports.applyBatch(hostIdOf(who), body.reports);
   }
 
   @Post('heartbeat')
-  @HttpCode(204)
-  @ApiOperation({ summary: 'Host agent heartbeat, with its facts when they changed' })
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Host agent heartbeat, with its facts when they changed; answers the running jobs to cancel' })
   @ApiBody({ schema: toOpenApi(heartbeat, 'input') })
   async heartbeat(@Body(new ZodPipe(heartbeat, 'heartbeat_invalid')) body: Heartbeat, @CurrentPrincipal() who: Principal) {
-    await this.hosts.heartbeat(hostIdOf(who), body);
+    return this.hosts.heartbeat(hostIdOf(who), body);
   }
 }
 

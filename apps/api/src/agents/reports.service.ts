@@ -1,18 +1,17 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { Prisma, type JobState } from '@prisma/client';
 import {
   isJobType,
   jobCatalog,
   type JobError,
   type JobReport,
+  type ReportAck,
+  type ReportBatchAnswer,
   type ReportOutcome,
 } from '@virtfleet/contracts';
 import { PrismaService } from '../db/prisma.service';
-import { effectsOf } from '../jobs/job-effects';
+import { JobLifecycle, LIVE_STATES, endStateOf, type JobEnd } from '../jobs/job-lifecycle.service';
 import { JobEvents } from '../jobs/job-events';
 import { jobView } from '../jobs/job.view';
-
-const LIVE: JobState[] = ['pending', 'queued', 'running'];
 
 /**
  * Applies what agents report. Fencing: a report counts only from the job's current attempt
@@ -26,26 +25,39 @@ export class ReportsService {
   constructor(
     private readonly db: PrismaService,
     private readonly events: JobEvents,
+    private readonly lifecycle: JobLifecycle,
   ) {}
 
-  async applyBatch(hostId: string, reports: JobReport[]): Promise<ReportOutcome[]> {
+  async applyBatch(hostId: string, reports: JobReport[]): Promise<ReportBatchAnswer> {
     const outcomes: ReportOutcome[] = [];
-    for (const r of reports) outcomes.push(await this.apply(hostId, r));
-    return outcomes;
+    const attempts: Array<number | null> = [];
+    for (const r of reports) {
+      const ack = r.kind === 'started' ? await this.claim(hostId, r.jobId) : { outcome: await this.apply(hostId, r) };
+      outcomes.push(ack.outcome);
+      attempts.push(ack.attempt ?? null);
+    }
+    return { outcomes, attempts };
   }
 
-  async apply(hostId: string, r: JobReport): Promise<ReportOutcome> {
-    const live = { id: r.jobId, hostId, state: { in: LIVE } };
+  /** A delivery starts: the job runs as the next attempt; every older attempt is fenced off. */
+  async claim(hostId: string, jobId: string): Promise<ReportAck> {
+    const [job] = await this.db.job.updateManyAndReturn({
+      where: { id: jobId, hostId, state: { in: LIVE_STATES }, cancelRequestedAt: null },
+      data: { state: 'running', attempt: { increment: 1 }, startedAt: new Date(), progress: 0 },
+    });
+    if (!job) {
+      // Cancelled while it waited for an agent: it ends here, without running.
+      const asked = await this.db.job.findFirst({ where: { id: jobId, hostId, state: { in: LIVE_STATES }, cancelRequestedAt: { not: null } } });
+      if (asked) await this.lifecycle.finish(asked, { state: 'cancelled', error: { code: 'cancelled', message: 'cancelled before it started' } });
+      return { outcome: await this.whyNot(hostId, jobId) };
+    }
+    this.events.publish({ event: 'job.updated', job: jobView(job) });
+    return { outcome: 'applied', attempt: job.attempt };
+  }
+
+  async apply(hostId: string, r: Exclude<JobReport, { kind: 'started' }>): Promise<ReportOutcome> {
+    const live = { id: r.jobId, hostId, state: { in: LIVE_STATES } };
     switch (r.kind) {
-      case 'started': {
-        const n = await this.db.job.updateMany({
-          where: { ...live, attempt: { lte: r.attempt } },
-          data: { state: 'running', attempt: r.attempt, startedAt: new Date(), progress: 0 },
-        });
-        if (!n.count) return this.whyNot(hostId, r);
-        await this.announce(r.jobId, 'job.updated');
-        return 'applied';
-      }
       case 'progress': {
         const progress = Math.floor(r.progress);
         const n = await this.db.job.updateManyAndReturn({
@@ -54,7 +66,7 @@ export class ReportsService {
           select: { id: true, type: true, hostId: true, attempt: true },
         });
         const job = n[0];
-        if (!job) return this.whyNot(hostId, r);
+        if (!job) return this.whyNot(hostId, r.jobId);
         this.events.publish({ event: 'job.progress', job: { ...job, progress } });
         return 'applied';
       }
@@ -89,56 +101,27 @@ export class ReportsService {
     }
   }
 
-  private async finish(hostId: string, r: JobReport, result: unknown, error?: JobError): Promise<ReportOutcome> {
+  private async finish(hostId: string, r: Exclude<JobReport, { kind: 'started' }>, result: unknown, error?: JobError): Promise<ReportOutcome> {
     const job = await this.db.job.findFirst({ where: { id: r.jobId, hostId } });
-    if (!job) return 'job_not_found';
-    if (!isJobType(job.type)) return 'job_not_found';
-    const def = jobCatalog[job.type];
+    if (!job || !isJobType(job.type)) return 'job_not_found';
+    let end: JobEnd;
     let outcome: ReportOutcome = 'applied';
-    let state: JobState = 'succeeded';
-    let parsedResult: unknown;
-    if (!error) {
-      const p = def.result.safeParse(result);
-      if (p.success) parsedResult = p.data;
+    if (error) end = { state: endStateOf(error), error };
+    else {
+      const p = jobCatalog[job.type].result.safeParse(result);
+      if (p.success) end = { state: 'succeeded', result: p.data };
       else {
         outcome = 'invalid_result';
-        error = { code: 'result_invalid', message: `agent sent a result that does not match ${job.type}: ${p.error.message}` };
+        end = { state: 'failed', error: { code: 'result_invalid', message: `agent sent a result that does not match ${job.type}: ${p.error.message}` } };
       }
     }
-    if (error) state = error.code === 'timed_out' ? 'timed_out' : error.code === 'cancelled' ? 'cancelled' : 'failed';
-
-    const applied = await this.db.$transaction(async (tx) => {
-      const n = await tx.job.updateMany({
-        where: { id: r.jobId, hostId, state: { in: LIVE }, attempt: { lte: r.attempt } },
-        data: {
-          state,
-          attempt: r.attempt,
-          finishedAt: new Date(),
-          ...(state === 'succeeded'
-            ? { result: parsedResult as Prisma.InputJsonValue, progress: 100 }
-            : { error: error as Prisma.InputJsonValue }),
-        },
-      });
-      if (!n.count) return false;
-      const effects = effectsOf(def.name);
-      if (state === 'succeeded') await effects?.onSuccess?.(tx, job, parsedResult as never, job.payload as never);
-      else await effects?.onFailure?.(tx, job, job.payload as never);
-      return true;
-    });
-    if (!applied) return this.whyNot(hostId, r);
-    await this.announce(r.jobId, 'job.finished');
-    return outcome;
+    return (await this.lifecycle.finish(job, end, r.attempt)) ? outcome : this.whyNot(hostId, r.jobId);
   }
 
-  private async announce(jobId: string, event: 'job.updated' | 'job.finished'): Promise<void> {
-    const job = await this.db.job.findUnique({ where: { id: jobId } });
-    if (job) this.events.publish({ event, job: jobView(job) });
-  }
-
-  private async whyNot(hostId: string, r: JobReport): Promise<ReportOutcome> {
-    const job = await this.db.job.findFirst({ where: { id: r.jobId, hostId }, select: { state: true, attempt: true } });
-    const outcome: ReportOutcome = !job ? 'job_not_found' : !LIVE.includes(job.state) ? 'job_final' : 'stale_attempt';
-    this.log.debug(`report ${r.kind} for job ${r.jobId} attempt ${r.attempt} refused: ${outcome}`);
+  private async whyNot(hostId: string, jobId: string): Promise<ReportOutcome> {
+    const job = await this.db.job.findFirst({ where: { id: jobId, hostId }, select: { state: true } });
+    const outcome: ReportOutcome = !job ? 'job_not_found' : !LIVE_STATES.includes(job.state) ? 'job_final' : 'stale_attempt';
+    this.log.debug(`report for job ${jobId} refused: ${outcome}`);
     return outcome;
   }
 }

@@ -13,6 +13,11 @@ const schema = z.object({
   VIRTFLEET_MISSED_HEARTBEATS: z.coerce.number().int().min(1).default(3),
   /** How often the dispatcher sweeps the outbox for pending jobs (the fast path enqueues at once). */
   VIRTFLEET_DISPATCH_INTERVAL_MS: z.coerce.number().int().min(50).default(1_000),
+  /** How often the reconciler looks for queued/running jobs Redis lost, and how old they must be. */
+  VIRTFLEET_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(50).default(15_000),
+  VIRTFLEET_RECONCILE_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Accept diagnostic job types (sleep) meant for test fleets. */
+  VIRTFLEET_TEST_JOBS: z.enum(['0', '1', 'false', 'true']).default('0'),
   VIRTFLEET_MAX_WAIT_SECONDS: z.coerce.number().int().min(1).default(300),
   VIRTFLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -28,7 +33,10 @@ export interface ApiConfig {
   heartbeatIntervalMs: number;
   offlineAfterMs: number;
   dispatchIntervalMs: number;
+  reconcileIntervalMs: number;
+  reconcileGraceMs: number;
   maxWaitSeconds: number;
+  testJobs: boolean;
   logLevel: ApiEnv['VIRTFLEET_LOG_LEVEL'];
 }
 
@@ -50,7 +58,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     heartbeatIntervalMs: e.VIRTFLEET_HEARTBEAT_INTERVAL_MS,
     offlineAfterMs: e.VIRTFLEET_HEARTBEAT_INTERVAL_MS * e.VIRTFLEET_MISSED_HEARTBEATS,
     dispatchIntervalMs: e.VIRTFLEET_DISPATCH_INTERVAL_MS,
+    reconcileIntervalMs: e.VIRTFLEET_RECONCILE_INTERVAL_MS,
+    reconcileGraceMs: e.VIRTFLEET_RECONCILE_GRACE_MS,
     maxWaitSeconds: e.VIRTFLEET_MAX_WAIT_SECONDS,
+    testJobs: e.VIRTFLEET_TEST_JOBS === '1' || e.VIRTFLEET_TEST_JOBS === 'true',
     logLevel: e.VIRTFLEET_LOG_LEVEL,
   };
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { Prisma, type Host } from '@prisma/client';
-import { hostName, type Heartbeat } from '@virtfleet/contracts';
+import { hostName, type Heartbeat, type HeartbeatAnswer } from '@virtfleet/contracts';
 import { z } from 'zod';
 import { hashToken, newToken } from '../auth/tokens';
 import { ApiError } from '../common/api-error';
@@ -57,13 +57,18 @@ export class HostsService implements OnApplicationBootstrap, OnApplicationShutdo
     }
   }
 
-  async heartbeat(hostId: string, hb: Heartbeat): Promise<void> {
-    const prev = await this.db.host.update({
+  /** Records the heartbeat; answers the running jobs of this host that were asked to cancel. */
+  async heartbeat(hostId: string, hb: Heartbeat): Promise<HeartbeatAnswer> {
+    await this.db.host.update({
       where: { id: hostId },
       data: { lastHeartbeatAt: new Date(), state: 'online', ...(hb.facts ? { facts: hb.facts } : {}) },
-      select: { name: true },
+      select: { id: true },
     });
-    this.log.verbose(`heartbeat from ${prev.name}`);
+    const cancel = await this.db.job.findMany({
+      where: { hostId, state: 'running', cancelRequestedAt: { not: null } },
+      select: { id: true },
+    });
+    return { cancel: cancel.map((j) => j.id) };
   }
 
   /** A host that missed its heartbeats is offline; its next heartbeat brings it back. */

@@ -3,58 +3,81 @@ import { jobCatalog, isJobType, type QueuedJobData } from '@virtfleet/contracts'
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from '../queue/host-queues.service';
+import { JobEvents } from './job-events';
 
 interface Dispatchable {
   id: string;
   type: string;
   hostId: string;
   payload: unknown;
+  lockKey: string | null;
+  seq: bigint;
 }
+
+export type DispatchOutcome = 'queued' | 'held' | 'failed';
+
+const SELECT = { id: true, type: true, hostId: true, payload: true, lockKey: true, seq: true } as const;
 
 /**
  * The outbox: a job is a PostgreSQL row first (state pending); this puts it on its host queue
  * with the row id as the BullMQ job id (so a second add is a no-op) and marks it queued.
  * The submit path calls dispatch() at once; a sweep picks up whatever that missed (Redis down,
  * API crash between commit and add).
+ *
+ * Order: a job with a lock key (what it touches: "disk:d1", "vm:web") is held pending while an
+ * earlier job with the same key on the same host is still live, and goes out when that one ends.
+ * So jobs on one thing run one at a time in submission order; other jobs run in parallel.
  */
 @Injectable()
 export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Dispatcher');
   private timer: NodeJS.Timeout | undefined;
   private sweeping = false;
+  private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly db: PrismaService,
     private readonly queues: HostQueues,
+    private readonly events: JobEvents,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     this.timer = setInterval(() => void this.sweep(), this.config.dispatchIntervalMs);
+    this.unsubscribe = this.events.subscribe((e) => {
+      if (e.event === 'job.finished' && e.job.lockKey) void this.next(e.job.hostId, e.job.lockKey);
+    });
   }
 
   onApplicationShutdown(): void {
     clearInterval(this.timer);
+    this.unsubscribe?.();
   }
 
-  /** true when the job is on its queue (or already past pending). */
-  async dispatch(job: Dispatchable): Promise<boolean> {
-    if (!isJobType(job.type)) return false;
-    const data: QueuedJobData = { type: job.type, payload: job.payload };
+  async dispatch(job: Dispatchable): Promise<DispatchOutcome> {
+    if (job.lockKey && (await this.hasLivePredecessor(job))) return 'held';
     try {
-      await this.queues.forHost(job.hostId).add(job.type, data, {
-        jobId: job.id,
-        attempts: jobCatalog[job.type].attempts,
-        // History lives in PostgreSQL; Redis keeps only work in flight.
-        removeOnComplete: true,
-        removeOnFail: true,
-      });
+      await this.enqueue(job);
     } catch (err) {
       this.log.warn(`job ${job.id} stays pending: ${(err as Error).message}`);
-      return false;
+      return 'failed';
     }
     await this.db.job.updateMany({ where: { id: job.id, state: 'pending' }, data: { state: 'queued', queuedAt: new Date() } });
-    return true;
+    return 'queued';
+  }
+
+  /** Puts the job on its host queue; a no-op while BullMQ still has a job of that id. Throws when Redis is down. */
+  async enqueue(job: Pick<Dispatchable, 'id' | 'type' | 'hostId' | 'payload'>): Promise<void> {
+    if (!isJobType(job.type)) throw new Error(`unknown job type ${job.type}`);
+    const data: QueuedJobData = { type: job.type, payload: job.payload };
+    await this.queues.forHost(job.hostId).add(job.type, data, {
+      jobId: job.id,
+      attempts: jobCatalog[job.type].attempts,
+      backoff: { type: 'exponential', delay: 1_000 },
+      // History lives in PostgreSQL; Redis keeps only work in flight.
+      removeOnComplete: true,
+      removeOnFail: true,
+    });
   }
 
   async sweep(): Promise<void> {
@@ -63,15 +86,42 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
     try {
       const pending = await this.db.job.findMany({
         where: { state: 'pending' },
-        orderBy: { createdAt: 'asc' },
+        orderBy: { seq: 'asc' },
         take: 500,
-        select: { id: true, type: true, hostId: true, payload: true },
+        select: SELECT,
       });
-      for (const job of pending) if (!(await this.dispatch(job))) break;
+      for (const job of pending) if ((await this.dispatch(job)) === 'failed') break;
     } catch (err) {
       this.log.warn(`outbox sweep failed: ${(err as Error).message}`);
     } finally {
       this.sweeping = false;
     }
+  }
+
+  /** The job that waited for a finished one with the same key goes out now. */
+  private async next(hostId: string, lockKey: string): Promise<void> {
+    try {
+      const job = await this.db.job.findFirst({
+        where: { hostId, lockKey, state: 'pending' },
+        orderBy: { seq: 'asc' },
+        select: SELECT,
+      });
+      if (job) await this.dispatch(job);
+    } catch (err) {
+      this.log.warn(`dispatch after ${lockKey} failed (the sweep retries): ${(err as Error).message}`);
+    }
+  }
+
+  private async hasLivePredecessor(job: Dispatchable): Promise<boolean> {
+    const earlier = await this.db.job.findFirst({
+      where: {
+        hostId: job.hostId,
+        lockKey: job.lockKey,
+        state: { in: ['pending', 'queued', 'running'] },
+        seq: { lt: job.seq },
+      },
+      select: { id: true },
+    });
+    return earlier !== null;
   }
 }

@@ -13,6 +13,8 @@ export function jobView(j: Job) {
     result: j.result ?? null,
     error: j.error ?? null,
     idempotencyKey: j.idempotencyKey ?? null,
+    lockKey: j.lockKey ?? null,
+    cancelRequestedAt: j.cancelRequestedAt?.toISOString() ?? null,
     createdAt: j.createdAt.toISOString(),
     queuedAt: j.queuedAt?.toISOString() ?? null,
     startedAt: j.startedAt?.toISOString() ?? null,

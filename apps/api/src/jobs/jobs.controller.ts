@@ -66,6 +66,22 @@ export class JobsController {
     return jobView(await this.jobs.get(id, q.wait));
   }
 
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @RequireScope('operate')
+  @ApiOperation({
+    summary: 'Cancel a job',
+    description:
+      'A job not yet started ends cancelled at once. A running job is marked (cancelRequestedAt) and its process killed on the host (SIGTERM, then SIGKILL); it ends cancelled when the agent reports. 409 when the job already ended.',
+  })
+  @ApiResponse({ status: 202, schema: jobSchema })
+  @ApiResponse({ status: 409, schema: errorSchema })
+  async cancel(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) reply: FastifyReply) {
+    const job = await this.jobs.cancel(id);
+    void reply.header('location', `/v1/jobs/${job.id}`);
+    return jobView(job);
+  }
+
   @Get(':id/logs')
   @RequireScope('read')
   @ApiOperation({ summary: 'The commands the agent ran for the job: argv, exit code, output tails, timings' })

@@ -8,7 +8,9 @@ import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 import { Dispatcher } from './dispatcher.service';
 import { effectsOf } from './job-effects';
+import { HostQueues } from '../queue/host-queues.service';
 import { JobEvents } from './job-events';
+import { JobLifecycle } from './job-lifecycle.service';
 import { jobView } from './job.view';
 
 export const submitJobBody = z.object({
@@ -33,6 +35,8 @@ export class JobsService {
     private readonly db: PrismaService,
     private readonly dispatcher: Dispatcher,
     private readonly events: JobEvents,
+    private readonly lifecycle: JobLifecycle,
+    private readonly queues: HostQueues,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
@@ -45,9 +49,13 @@ export class JobsService {
       throw new ApiError(400, 'job_type_unknown', `unknown job type ${JSON.stringify(body.type)}`, { known: jobTypes });
     }
     const def = jobCatalog[body.type];
+    if (def.testOnly && !this.config.testJobs) {
+      throw new ApiError(400, 'job_type_disabled', `${body.type} is a diagnostic job for test fleets (VIRTFLEET_TEST_JOBS)`);
+    }
     const parsed = def.payload.safeParse(body.payload);
     if (!parsed.success) throw validationError('payload_invalid', parsed.error, ['payload']);
     const payload = parsed.data as Prisma.InputJsonValue;
+    const lockKey = (def.lockKey as ((p: unknown) => string | undefined) | undefined)?.(parsed.data) ?? null;
     const hostId = body.hostId ?? (await this.defaultHost());
 
     const requestHash = idempotencyKey
@@ -64,7 +72,7 @@ export class JobsService {
         const host = await tx.host.findUnique({ where: { id: hostId }, select: { id: true } });
         if (!host) throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
         const row = await tx.job.create({
-          data: { type: body.type, hostId, payload, idempotencyKey: idempotencyKey ?? null, requestHash: requestHash ?? null },
+          data: { type: body.type, hostId, payload, lockKey, idempotencyKey: idempotencyKey ?? null, requestHash: requestHash ?? null },
         });
         await effectsOf(def.name)?.onSubmit?.(tx, row, parsed.data as never);
         return row;
@@ -77,7 +85,7 @@ export class JobsService {
       }
       throw err;
     }
-    if (await this.dispatcher.dispatch(job)) job = (await this.db.job.findUnique({ where: { id: job.id } })) ?? job;
+    if ((await this.dispatcher.dispatch(job)) === 'queued') job = (await this.db.job.findUnique({ where: { id: job.id } })) ?? job;
     this.events.publish({ event: 'job.created', job: jobView(job) });
     return { job, replayed: false };
   }
@@ -108,6 +116,41 @@ export class JobsService {
     const items = rows.slice(0, q.limit);
     const last = items[items.length - 1];
     return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+  }
+
+  /**
+   * Cancel: a job not yet on a host ends cancelled at once; a queued one is taken off its queue;
+   * a running one is marked and its agent told to kill it (SIGTERM, then SIGKILL) and clean up —
+   * it ends cancelled when the agent reports back.
+   */
+  async cancel(id: string): Promise<Job> {
+    const job = await this.db.job.findUnique({ where: { id } });
+    if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
+    if (isFinalJobState(job.state as JobState)) {
+      throw new ApiError(409, 'job_final', `job ${id} already ended ${job.state}`, { state: job.state });
+    }
+    const end = (message: string) => this.lifecycle.finish(job, { state: 'cancelled', error: { code: 'cancelled', message } });
+    if (job.state === 'pending' && (await end('cancelled before it reached its host'))) return this.reload(id);
+    if (job.state === 'queued') {
+      // remove() refuses a job an agent holds (active): that one is running, whatever the row says yet.
+      const removed = await this.queues.forHost(job.hostId).remove(id).catch(() => 0);
+      if (removed && (await end('cancelled before it started'))) return this.reload(id);
+    }
+    const marked = await this.db.job.updateMany({
+      where: { id, state: { in: ['queued', 'running'] } },
+      data: { cancelRequestedAt: new Date() },
+    });
+    if (marked.count) {
+      await this.queues.publishCancel(job.hostId, id).catch(() => undefined); // the heartbeat carries it too
+      await this.lifecycle.announce(id, 'job.updated');
+    }
+    return this.reload(id);
+  }
+
+  private async reload(id: string): Promise<Job> {
+    const job = await this.db.job.findUnique({ where: { id } });
+    if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
+    return job;
   }
 
   async logs(id: string) {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { hostQueueName, type QueuedJobData } from '@virtfleet/contracts';
+import { cancelChannel, hostQueueName, type QueuedJobData } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 
 /** One BullMQ queue per host, created on first use, all on one shared Redis connection. */
@@ -24,6 +24,11 @@ export class HostQueues implements OnModuleDestroy {
       this.queues.set(hostId, q);
     }
     return q;
+  }
+
+  /** Tells the host's agent to kill a running job (it also learns it from its next heartbeat). */
+  async publishCancel(hostId: string, jobId: string): Promise<void> {
+    await this.connection.publish(cancelChannel(hostId), jobId);
   }
 
   async ping(): Promise<boolean> {

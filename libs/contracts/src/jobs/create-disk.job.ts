@@ -23,6 +23,7 @@ export const createDiskJob = defineJob({
   result: diskInfo.extend({ created: z.boolean() }),
   timeoutMs: 60_000,
   attempts: 3,
+  lockKey: (p) => `disk:${p.name}`,
 });
 
 export function diskSizeBytes(p: { sizeGiB?: number | undefined; sizeMiB?: number | undefined }): number {

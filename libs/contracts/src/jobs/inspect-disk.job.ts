@@ -16,4 +16,5 @@ export const inspectDiskJob = defineJob({
   result: diskInfo,
   timeoutMs: 60_000,
   attempts: 3,
+  lockKey: (p) => `disk:${p.name}`,
 });

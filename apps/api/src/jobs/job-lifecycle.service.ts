@@ -1,0 +1,63 @@
+import { Injectable } from '@nestjs/common';
+import { Prisma, type Job, type JobState } from '@prisma/client';
+import { isJobType, type JobError } from '@virtfleet/contracts';
+import { PrismaService } from '../db/prisma.service';
+import { effectsOf } from './job-effects';
+import { JobEvents } from './job-events';
+import { jobView } from './job.view';
+
+/** States a job can still leave. */
+export const LIVE_STATES: JobState[] = ['pending', 'queued', 'running'];
+
+export type JobEnd =
+  | { state: 'succeeded'; result: unknown }
+  | { state: Exclude<JobState, 'succeeded' | 'pending' | 'queued' | 'running'>; error: JobError };
+
+/** The state a failed job ends in, from its error code. */
+export function endStateOf(error: JobError): Exclude<JobEnd['state'], 'succeeded'> {
+  return error.code === 'timed_out' ? 'timed_out' : error.code === 'cancelled' ? 'cancelled' : 'failed';
+}
+
+/**
+ * The one way a job becomes final: the row, the job type's inventory effect and the event,
+ * together. Whoever ends a job — an agent's report, a cancel, the reconciler — goes through here.
+ */
+@Injectable()
+export class JobLifecycle {
+  constructor(
+    private readonly db: PrismaService,
+    private readonly events: JobEvents,
+  ) {}
+
+  /**
+   * Ends the job if it is still live (and, when `attempt` is given, still on that attempt).
+   * Returns false when it was not: it had ended already, or the attempt was fenced off.
+   */
+  async finish(job: Job, end: JobEnd, attempt?: number): Promise<boolean> {
+    const type = job.type;
+    const applied = await this.db.$transaction(async (tx) => {
+      const n = await tx.job.updateMany({
+        where: { id: job.id, state: { in: LIVE_STATES }, ...(attempt !== undefined ? { attempt } : {}) },
+        data: {
+          state: end.state,
+          finishedAt: new Date(),
+          ...(end.state === 'succeeded'
+            ? { result: end.result as Prisma.InputJsonValue, progress: 100 }
+            : { error: end.error as Prisma.InputJsonValue }),
+        },
+      });
+      if (!n.count) return false;
+      const effects = isJobType(type) ? effectsOf(type) : undefined;
+      if (end.state === 'succeeded') await effects?.onSuccess?.(tx, job, end.result as never, job.payload as never);
+      else await effects?.onFailure?.(tx, job, job.payload as never);
+      return true;
+    });
+    if (applied) await this.announce(job.id, 'job.finished');
+    return applied;
+  }
+
+  async announce(jobId: string, event: 'job.updated' | 'job.finished'): Promise<void> {
+    const job = await this.db.job.findUnique({ where: { id: jobId } });
+    if (job) this.events.publish({ event, job: jobView(job) });
+  }
+}

@@ -1,0 +1,94 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Job } from '@prisma/client';
+import { isJobType, jobCatalog } from '@virtfleet/contracts';
+import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import { PrismaService } from '../db/prisma.service';
+import { HostQueues } from '../queue/host-queues.service';
+import { Dispatcher } from './dispatcher.service';
+import { JobLifecycle } from './job-lifecycle.service';
+
+const BATCH = 500;
+
+/**
+ * Puts back what Redis lost. A job row that is queued or running in PostgreSQL but has no
+ * BullMQ job (Redis restarted empty, FLUSHALL, a failover that lost writes, a job BullMQ failed
+ * after too many stalls) is enqueued again under the same id. A job delivered as many times as
+ * its type allows and never finished fails with attempts_exhausted instead of looping.
+ */
+@Injectable()
+export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly log = new Logger('Reconciler');
+  private timer: NodeJS.Timeout | undefined;
+  private running = false;
+
+  constructor(
+    private readonly db: PrismaService,
+    private readonly queues: HostQueues,
+    private readonly dispatcher: Dispatcher,
+    private readonly lifecycle: JobLifecycle,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.timer = setInterval(() => void this.sweep(), this.config.reconcileIntervalMs);
+  }
+
+  onApplicationShutdown(): void {
+    clearInterval(this.timer);
+  }
+
+  /** One pass over every queued/running job older than the grace period. Returns how many it restored. */
+  async sweep(): Promise<number> {
+    if (this.running) return 0;
+    this.running = true;
+    let restored = 0;
+    try {
+      const before = new Date(Date.now() - this.config.reconcileGraceMs);
+      let cursor: string | undefined;
+      for (;;) {
+        const rows = await this.db.job.findMany({
+          where: { state: { in: ['queued', 'running'] }, updatedAt: { lt: before }, ...(cursor ? { id: { gt: cursor } } : {}) },
+          orderBy: { id: 'asc' },
+          take: BATCH,
+        });
+        if (rows.length === 0) break;
+        cursor = rows[rows.length - 1]?.id;
+        const missing = await this.missingFromRedis(rows);
+        for (const job of missing) if (await this.restore(job)) restored++;
+        if (rows.length < BATCH) break;
+      }
+    } catch (err) {
+      this.log.warn(`reconcile pass stopped: ${(err as Error).message}`);
+    } finally {
+      this.running = false;
+    }
+    if (restored) this.log.warn(`re-enqueued ${restored} job(s) that Redis had lost`);
+    return restored;
+  }
+
+  private async missingFromRedis(rows: Job[]): Promise<Job[]> {
+    // Throws while Redis is down: then nothing is known to be missing and the pass stops.
+    const states = await Promise.all(rows.map((j) => this.queues.forHost(j.hostId).getJobState(j.id)));
+    return rows.filter((_, i) => states[i] === 'unknown');
+  }
+
+  private async restore(job: Job): Promise<boolean> {
+    // Re-read: the job may have ended between the scan and now (its BullMQ job removed on completion).
+    const fresh = await this.db.job.findFirst({ where: { id: job.id, state: { in: ['queued', 'running'] } } });
+    if (!fresh || !isJobType(fresh.type)) return false;
+    const allowed = jobCatalog[fresh.type].attempts;
+    if (fresh.attempt >= allowed) {
+      return this.lifecycle.finish(fresh, {
+        state: 'failed',
+        error: {
+          code: 'attempts_exhausted',
+          message: `delivered ${fresh.attempt} time(s) (the most ${fresh.type} allows) and never finished: the agent died or lost the job each time`,
+        },
+      });
+    }
+    await this.dispatcher.enqueue(fresh);
+    await this.db.job.updateMany({ where: { id: fresh.id, state: { in: ['queued', 'running'] } }, data: { state: 'queued', queuedAt: new Date() } });
+    await this.lifecycle.announce(fresh.id, 'job.updated');
+    return true;
+  }
+}

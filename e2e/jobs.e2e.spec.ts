@@ -1,0 +1,82 @@
+import { waitFor } from '@virtfleet/testing';
+import { Fleet, hostProcesses, type JobView } from './support/fleet';
+
+// The job engine with real processes: the built API and agent, real PostgreSQL and Redis, real
+// host processes (the diagnostic `sleep` job runs sleep(1) on the host).
+const FAST_REDELIVERY = { VIRTFLEET_LOCK_DURATION_MS: '2000', VIRTFLEET_STALLED_INTERVAL_MS: '1000' };
+
+describe('job engine end to end', () => {
+  let fleet: Fleet;
+  beforeAll(async () => {
+    fleet = await Fleet.start({ name: 'e2e-jobs', apiEnv: { VIRTFLEET_TEST_JOBS: '1' }, agentEnv: FAST_REDELIVERY });
+  }, 120_000);
+  afterAll(() => fleet?.stop());
+
+  const running = (id: string) => waitFor(`job ${id} running`, async () => (await fleet.job(id)).state === 'running', { timeoutMs: 30_000 });
+
+  it('cancel kills the running host process within 2 s and the job ends cancelled', async () => {
+    const seconds = 300 + Math.round(Math.random() * 1000) / 1000;
+    const id = await fleet.submit('sleep', { seconds });
+    await running(id);
+    await waitFor('sleep on the host', async () => (await hostProcesses(`sleep ${seconds}`)).length > 0);
+
+    const t0 = Date.now();
+    const r = await fleet.post(`/v1/jobs/${id}/cancel`, {});
+    expect(r.status).toBe(202);
+    await waitFor('host process gone', async () => (await hostProcesses(`sleep ${seconds}`)).length === 0, { timeoutMs: 2_000, intervalMs: 20 });
+    expect(Date.now() - t0).toBeLessThan(2_000);
+    const job = await fleet.job(id, 10);
+    expect(job.state).toBe('cancelled');
+    expect(job.error?.code).toBe('cancelled');
+    expect((await fleet.post(`/v1/jobs/${id}/cancel`, {})).status).toBe(409);
+  });
+
+  it('jobs on one thing run one at a time in order; jobs on different things overlap', async () => {
+    const a = await fleet.submit('sleep', { seconds: 1.2, key: 'vm-a' });
+    const b = await fleet.submit('sleep', { seconds: 0.2, key: 'vm-a' });
+    const c = await fleet.submit('sleep', { seconds: 1.2, key: 'vm-c' });
+    const [ja, jb, jc] = await Promise.all([a, b, c].map((id) => fleet.job(id, 30)));
+    for (const j of [ja, jb, jc]) expect(j?.state).toBe('succeeded');
+    const t = (j: JobView | undefined, k: 'startedAt' | 'finishedAt') => Date.parse(j?.[k] ?? '');
+    expect(t(jb, 'startedAt')).toBeGreaterThanOrEqual(t(ja, 'finishedAt'));
+    // a (vm-a) and c (vm-c) ran at the same time
+    expect(t(jc, 'startedAt')).toBeLessThan(t(ja, 'finishedAt'));
+    expect(t(ja, 'startedAt')).toBeLessThan(t(jc, 'finishedAt'));
+  });
+
+  it('an agent SIGKILLed mid-job: every job is redelivered and succeeds exactly once (20 jobs, 5 kills)', async () => {
+    const ids: string[] = [];
+    for (let round = 0; round < 5; round++) {
+      const batch = await Promise.all([0, 1, 2, 3].map(() => fleet.submit('sleep', { seconds: 1.5 })));
+      ids.push(...batch);
+      await Promise.all(batch.map(running));
+      await fleet.killAgent();
+      await fleet.startAgent();
+    }
+    const ends = await Promise.all(ids.map((id) => fleet.job(id, 60)));
+    expect(ends.map((j) => j.state)).toEqual(ids.map(() => 'succeeded'));
+    for (const j of ends) expect(j.attempt).toBeGreaterThanOrEqual(2);
+    // exactly one finished sleep per job: the killed attempts never reported theirs
+    const logs = await Promise.all(ids.map((id) => fleet.get<{ items: Array<{ argv: string[]; exitCode: number | null }> }>(`/v1/jobs/${id}/logs`)));
+    for (const l of logs) expect(l.items.filter((c) => c.argv[0] === 'sleep' && c.exitCode === 0)).toHaveLength(1);
+  }, 240_000);
+
+  it('the API SIGKILLed while agents report: no result is lost', async () => {
+    const ids = await Promise.all(Array.from({ length: 8 }, () => fleet.submit('sleep', { seconds: 0.8 })));
+    await running(ids[0] ?? '');
+    await fleet.killApi();
+    await new Promise((r) => setTimeout(r, 1_500)); // jobs finish on the host while the API is gone
+    await fleet.startApi();
+    const ends = await Promise.all(ids.map((id) => fleet.job(id, 60)));
+    expect(ends.map((j) => j.state)).toEqual(ids.map(() => 'succeeded'));
+  }, 120_000);
+
+  it('SIGTERM: the agent takes no new job, lets the running one finish, and exits 0', async () => {
+    const id = await fleet.submit('sleep', { seconds: 1 });
+    await running(id);
+    const exit = await fleet.stopAgent(20_000);
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect((await fleet.job(id, 10)).state).toBe('succeeded');
+    await fleet.startAgent();
+  }, 60_000);
+});
