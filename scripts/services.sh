@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
   esac
 done
 [ -n "$DIR" ] || vf_die "--dir is required"
-mkdir -p "$DIR"; DIR=$(cd "$DIR" && pwd)
+mkdir -p "$DIR"; chmod 755 "$DIR"; DIR=$(cd "$DIR" && pwd)   # postgres must traverse it
 RUN=$DIR/run; LOGS=$DIR/logs
 mkdir -p "$RUN" "$LOGS"
 

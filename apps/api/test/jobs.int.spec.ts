@@ -99,6 +99,19 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
     expect(other.body.error.code).toBe('idempotency_key_reused');
   });
 
+  it('1,000 concurrent POSTs with one Idempotency-Key make exactly one job', async () => {
+    const key = { 'idempotency-key': `burst-${Date.now()}` };
+    const answers = await Promise.all(
+      Array.from({ length: 1000 }, () =>
+        api.call<JobBody>('POST', '/v1/jobs', { body: { type: 'refresh-host', hostId: host.id, payload: {} }, headers: key }),
+      ),
+    );
+    expect(new Set(answers.map((a) => a.status))).toEqual(new Set(answers.some((a) => a.status === 200) ? [202, 200] : [202]));
+    expect(answers.filter((a) => a.status === 202)).toHaveLength(1);
+    expect(new Set(answers.map((a) => a.body.id)).size).toBe(1);
+    expect(await api.db.job.count({ where: { idempotencyKey: key['idempotency-key'] } })).toBe(1);
+  }, 60_000);
+
   it('needs a token with the right scope', async () => {
     expect((await api.call('GET', '/v1/jobs', { token: null })).status).toBe(401);
     expect((await api.call('GET', '/v1/jobs', { token: 'vfa_nope_nope_nope_nope_nope' })).status).toBe(401);

@@ -3,3 +3,4 @@ export * from './ports';
 export * from './test-env';
 export * from './wait';
 export { REPO_ROOT } from './paths';
+export { services, parseEnvLines } from './services';

@@ -1,5 +1,16 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
+import { Prisma } from '@prisma/client';
 import type { FastifyReply } from 'fastify';
+
+// Prisma's codes for "the database is not there right now" (not "your request is wrong").
+const DB_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
+
+export function isDatabaseUnavailable(err: unknown): boolean {
+  return (
+    (err instanceof Prisma.PrismaClientKnownRequestError && DB_UNAVAILABLE.has(err.code)) ||
+    err instanceof Prisma.PrismaClientInitializationError
+  );
+}
 
 const CODE_BY_STATUS: Record<number, string> = {
   400: 'bad_request',
@@ -31,6 +42,14 @@ export class ErrorFilter implements ExceptionFilter {
       void reply.status(status).send({
         error: { code: CODE_BY_STATUS[status] ?? 'error', message: Array.isArray(message) ? message.join('; ') : String(message) },
       });
+      return;
+    }
+    if (isDatabaseUnavailable(exception)) {
+      // A database outage is a 503 the client may retry — never a 404 or a 500.
+      void reply
+        .status(503)
+        .header('retry-after', '2')
+        .send({ error: { code: 'database_unavailable', message: 'PostgreSQL is not reachable; retry shortly' } });
       return;
     }
     const fastifyStatus = (exception as { statusCode?: unknown }).statusCode;

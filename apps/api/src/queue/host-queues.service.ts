@@ -1,19 +1,48 @@
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { cancelChannel, hostQueueName, type QueuedJobData } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 
+export class RedisPolicyError extends Error {}
+
 /** One BullMQ queue per host, created on first use, all on one shared Redis connection. */
 @Injectable()
-export class HostQueues implements OnModuleDestroy {
+export class HostQueues implements OnApplicationBootstrap, OnModuleDestroy {
+  private readonly log = new Logger('HostQueues');
   private readonly connection: Redis;
   private readonly queues = new Map<string, Queue<QueuedJobData>>();
 
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
     // Fail fast while Redis is down: the outbox keeps the job and the dispatcher retries.
-    this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false, lazyConnect: false });
+    this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
     this.connection.on('error', () => undefined); // reported through readyz and dispatch failures
+    // A Redis that comes back (or a failover target) is checked again.
+    this.connection.on('ready', () => void this.checkPolicy().catch((e: Error) => this.log.error(e.message)));
+  }
+
+  /** Refuses to start against a Redis that may evict queued jobs (BullMQ itself only warns). */
+  async onApplicationBootstrap(): Promise<void> {
+    const ready = await new Promise<boolean>((resolve) => {
+      if (this.connection.status === 'ready') return resolve(true);
+      const timer = setTimeout(() => resolve(false), 3_000);
+      this.connection.once('ready', () => {
+        clearTimeout(timer);
+        resolve(true);
+      });
+    });
+    if (ready) await this.checkPolicy();
+    else this.log.warn('Redis is not reachable: jobs wait in the outbox until it is');
+  }
+
+  private async checkPolicy(): Promise<void> {
+    const info = await this.connection.info('memory');
+    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+    if (policy && policy !== 'noeviction') {
+      throw new RedisPolicyError(
+        `Redis maxmemory-policy is ${policy}: it may evict queued jobs. Set "maxmemory-policy noeviction" (redis.conf or CONFIG SET) and start the API again.`,
+      );
+    }
   }
 
   forHost(hostId: string): Queue<QueuedJobData> {
