@@ -1,5 +1,6 @@
-import { waitFor } from '@virtfleet/testing';
+import { eventStream, waitFor, webhookReceiver } from '@virtfleet/testing';
 import { Fleet, hostProcesses, type JobView } from './support/fleet';
+import { verifySignature } from './support/signature';
 
 // The job engine with real processes: the built API and agent, real PostgreSQL and Redis, real
 // host processes (the diagnostic `sleep` job runs sleep(1) on the host).
@@ -70,6 +71,28 @@ describe('job engine end to end', () => {
     const ends = await Promise.all(ids.map((id) => fleet.job(id, 60)));
     expect(ends.map((j) => j.state)).toEqual(ids.map(() => 'succeeded'));
   }, 120_000);
+
+  it('SSE and a webhook receiver both see every job end; the signature verifies', async () => {
+    const rx = await webhookReceiver();
+    const hook = await fleet.post('/v1/webhooks', { url: rx.url, hostId: fleet.hostId });
+    const secret = String(hook.body['secret']);
+    const stream = await eventStream(`${fleet.url}/v1/events?hostId=${fleet.hostId}`, fleet.token);
+    const ids = await Promise.all(Array.from({ length: 10 }, (_, i) => fleet.submit('sleep', { seconds: 0.05 * (i % 3) + 0.01 })));
+    await Promise.all(ids.map((id) => fleet.job(id, 30)));
+    const finishedIn = (bodies: string[]) =>
+      new Set(bodies.map((b) => JSON.parse(b) as { job?: { id: string }; id?: string }).map((b) => b.job?.id ?? b.id));
+    await waitFor('10 webhook deliveries', () => rx.got.length >= 10, { timeoutMs: 15_000 });
+    await waitFor('10 job.finished events', () => stream.events.filter((e) => e.event === 'job.finished').length >= 10);
+    await stream.close();
+    rx.close();
+    const sse = finishedIn(stream.events.filter((e) => e.event === 'job.finished').map((e) => e.data));
+    const hooks = finishedIn(rx.got.map((g) => g.body));
+    for (const id of ids) {
+      expect(sse.has(id)).toBe(true);
+      expect(hooks.has(id)).toBe(true);
+    }
+    for (const g of rx.got) expect(verifySignature(secret, g.body, String(g.headers['x-virtfleet-signature']))).toBe(true);
+  }, 60_000);
 
   it('SIGTERM: the agent takes no new job, lets the running one finish, and exits 0', async () => {
     const id = await fleet.submit('sleep', { seconds: 1 });

@@ -120,6 +120,10 @@ export class Fleet {
     return this.agent?.exited;
   }
 
+  get token(): string {
+    return this.adminToken;
+  }
+
   async get<T>(path: string): Promise<T> {
     const res = await fetch(new URL(path, this.url), { headers: { authorization: `Bearer ${this.adminToken}` } });
     if (!res.ok) throw new Error(`GET ${path}: ${res.status} ${await res.text()}`);

@@ -18,13 +18,16 @@ import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
 import { Reconciler } from './jobs/reconciler.service';
 import { HostQueues } from './queue/host-queues.service';
+import { WebhookSender } from './webhooks/webhook-sender.service';
+import { WebhooksController } from './webhooks/webhooks.controller';
+import { WebhooksService } from './webhooks/webhooks.service';
 
 @Module({})
 export class AppModule {
   static forConfig(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController],
+      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -39,6 +42,8 @@ export class AppModule {
         JobsService,
         ReportsService,
         HostsService,
+        WebhooksService,
+        WebhookSender,
       ],
     };
   }

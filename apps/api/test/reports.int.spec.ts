@@ -1,4 +1,4 @@
-import { waitFor } from '@virtfleet/testing';
+import { eventStream, waitFor } from '@virtfleet/testing';
 import { ApiHarness } from './harness';
 
 interface JobBody {
@@ -148,34 +148,12 @@ describe('GET /v1/events (server-sent events)', () => {
   it('streams job.created, job.updated, job.progress and job.finished, filtered by host', async () => {
     const a = await api.host('sse-a');
     const b = await api.host('sse-b');
-    const ctl = new AbortController();
-    const res = await fetch(new URL(`/v1/events?hostId=${a.id}`, api.url), {
-      headers: { authorization: `Bearer ${api.adminToken}` },
-      signal: ctl.signal,
-    });
-    expect(res.headers.get('content-type')).toContain('text/event-stream');
-    if (!res.body) throw new Error('no event stream');
-    const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
-    const seen: Array<{ event: string; id: string; hostId: string }> = [];
-    const reading = (async () => {
-      let buf = '';
-      for (;;) {
-        const { value, done } = await reader.read();
-        if (done) return;
-        buf += value;
-        let i;
-        while ((i = buf.indexOf('\n\n')) >= 0) {
-          const block = buf.slice(0, i);
-          buf = buf.slice(i + 2);
-          const event = /^event: (.*)$/m.exec(block)?.[1];
-          const data = /^data: (.*)$/m.exec(block)?.[1];
-          if (event && data && event !== 'keepalive') {
-            const job = JSON.parse(data) as { id: string; hostId: string };
-            seen.push({ event, id: job.id, hostId: job.hostId });
-          }
-        }
-      }
-    })().catch(() => undefined);
+    const stream = await eventStream(new URL(`/v1/events?hostId=${a.id}`, api.url).toString(), api.adminToken);
+    const seen = () =>
+      stream.events.map((e) => {
+        const job = JSON.parse(e.data) as { id: string; hostId: string };
+        return { event: e.event, id: job.id, hostId: job.hostId };
+      });
 
     const other = await api.call<{ id: string }>('POST', '/v1/jobs', { body: { type: 'refresh-host', hostId: b.id, payload: {} } });
     const job = await api.call<{ id: string }>('POST', '/v1/jobs', { body: { type: 'refresh-host', hostId: a.id, payload: {} } });
@@ -185,15 +163,14 @@ describe('GET /v1/events (server-sent events)', () => {
       { kind: 'progress', jobId: job.body.id, attempt: 1, progress: 40 },
       { kind: 'failed', jobId: job.body.id, attempt: 1, error: { code: 'command_failed', message: 'virsh failed' } },
     ]);
-    await waitFor('job.finished event', () => seen.some((e) => e.event === 'job.finished'), { timeoutMs: 5_000 });
-    ctl.abort();
-    await reading;
-    expect(seen.filter((e) => e.id === job.body.id).map((e) => e.event)).toEqual([
+    await waitFor('job.finished event', () => seen().some((e) => e.event === 'job.finished'), { timeoutMs: 5_000 });
+    await stream.close();
+    expect(seen().filter((e) => e.id === job.body.id).map((e) => e.event)).toEqual([
       'job.created',
       'job.updated',
       'job.progress',
       'job.finished',
     ]);
-    expect(seen.some((e) => e.id === other.body.id)).toBe(false);
+    expect(seen().some((e) => e.id === other.body.id)).toBe(false);
   });
 });

@@ -4,3 +4,4 @@ export * from './test-env';
 export * from './wait';
 export { REPO_ROOT } from './paths';
 export { services, parseEnvLines } from './services';
+export * from './http-peers';

@@ -16,6 +16,10 @@ const schema = z.object({
   /** How often the reconciler looks for queued/running jobs Redis lost, and how old they must be. */
   VIRTFLEET_RECONCILE_INTERVAL_MS: z.coerce.number().int().min(50).default(15_000),
   VIRTFLEET_RECONCILE_GRACE_MS: z.coerce.number().int().min(0).default(10_000),
+  /** Webhook sender: how often it looks for due deliveries, first retry delay (doubles), attempts. */
+  VIRTFLEET_WEBHOOK_INTERVAL_MS: z.coerce.number().int().min(50).default(1_000),
+  VIRTFLEET_WEBHOOK_BACKOFF_MS: z.coerce.number().int().min(10).default(1_000),
+  VIRTFLEET_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(12),
   /** Accept diagnostic job types (sleep) meant for test fleets. */
   VIRTFLEET_TEST_JOBS: z.enum(['0', '1', 'false', 'true']).default('0'),
   VIRTFLEET_MAX_WAIT_SECONDS: z.coerce.number().int().min(1).default(300),
@@ -37,6 +41,7 @@ export interface ApiConfig {
   reconcileGraceMs: number;
   maxWaitSeconds: number;
   testJobs: boolean;
+  webhooks: { intervalMs: number; backoffMs: number; maxAttempts: number };
   logLevel: ApiEnv['VIRTFLEET_LOG_LEVEL'];
 }
 
@@ -61,6 +66,11 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
     reconcileIntervalMs: e.VIRTFLEET_RECONCILE_INTERVAL_MS,
     reconcileGraceMs: e.VIRTFLEET_RECONCILE_GRACE_MS,
     maxWaitSeconds: e.VIRTFLEET_MAX_WAIT_SECONDS,
+    webhooks: {
+      intervalMs: e.VIRTFLEET_WEBHOOK_INTERVAL_MS,
+      backoffMs: e.VIRTFLEET_WEBHOOK_BACKOFF_MS,
+      maxAttempts: e.VIRTFLEET_WEBHOOK_MAX_ATTEMPTS,
+    },
     testJobs: e.VIRTFLEET_TEST_JOBS === '1' || e.VIRTFLEET_TEST_JOBS === 'true',
     logLevel: e.VIRTFLEET_LOG_LEVEL,
   };

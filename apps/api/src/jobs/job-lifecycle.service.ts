@@ -5,6 +5,8 @@ import { PrismaService } from '../db/prisma.service';
 import { effectsOf } from './job-effects';
 import { JobEvents } from './job-events';
 import { jobView } from './job.view';
+import { WebhookSender } from '../webhooks/webhook-sender.service';
+import { WebhooksService } from '../webhooks/webhooks.service';
 
 /** States a job can still leave. */
 export const LIVE_STATES: JobState[] = ['pending', 'queued', 'running'];
@@ -19,14 +21,17 @@ export function endStateOf(error: JobError): Exclude<JobEnd['state'], 'succeeded
 }
 
 /**
- * The one way a job becomes final: the row, the job type's inventory effect and the event,
- * together. Whoever ends a job — an agent's report, a cancel, the reconciler — goes through here.
+ * The one way a job becomes final: the row, the job type's inventory effect and the webhook
+ * deliveries in one transaction, then the event. Whoever ends a job — an agent's report, a
+ * cancel, the reconciler — goes through here.
  */
 @Injectable()
 export class JobLifecycle {
   constructor(
     private readonly db: PrismaService,
     private readonly events: JobEvents,
+    private readonly webhooks: WebhooksService,
+    private readonly sender: WebhookSender,
   ) {}
 
   /**
@@ -46,14 +51,17 @@ export class JobLifecycle {
             : { error: end.error as Prisma.InputJsonValue }),
         },
       });
-      if (!n.count) return false;
+      if (!n.count) return null;
       const effects = isJobType(type) ? effectsOf(type) : undefined;
       if (end.state === 'succeeded') await effects?.onSuccess?.(tx, job, end.result as never, job.payload as never);
       else await effects?.onFailure?.(tx, job, job.payload as never);
-      return true;
+      const ended = jobView(await tx.job.findUniqueOrThrow({ where: { id: job.id } }));
+      return { ended, hooks: await this.webhooks.enqueue(tx, 'job.finished', ended) };
     });
-    if (applied) await this.announce(job.id, 'job.finished');
-    return applied;
+    if (!applied) return false;
+    this.events.publish({ event: 'job.finished', job: applied.ended });
+    if (applied.hooks) this.sender.kick();
+    return true;
   }
 
   async announce(jobId: string, event: 'job.updated' | 'job.finished'): Promise<void> {
