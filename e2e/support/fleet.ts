@@ -45,7 +45,7 @@ export class Fleet {
     readonly dir: string,
     readonly storeRoot: string,
     private readonly databaseUrl: string,
-    private readonly redisUrl: string,
+    readonly redisUrl: string,
     private readonly adminToken: string,
     private readonly opts: FleetOptions,
   ) {}

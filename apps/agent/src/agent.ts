@@ -17,7 +17,7 @@ import type { AgentConfig } from './config/agent.config';
 import { DiskHandlers } from './handlers/disks';
 import type { Handler, HandlerMap } from './handlers/handler';
 import { refreshHostHandler } from './handlers/host';
-import { sleepHandler } from './handlers/sleep';
+import { noopHandler, sleepHandler } from './handlers/diagnostic';
 import type { HostFactsCollector } from './host/host-facts';
 import { JobContext } from './job-context';
 import { toJobError } from './job-failure';
@@ -52,6 +52,7 @@ export class Agent {
       'create-disk': disks.createDisk,
       'inspect-disk': disks.inspectDisk,
       sleep: sleepHandler,
+      noop: noopHandler,
     };
   }
 

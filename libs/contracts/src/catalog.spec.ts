@@ -5,7 +5,7 @@ import { refreshHostJob } from './jobs/refresh-host.job';
 
 describe('jobCatalog', () => {
   it('holds the known job types', () => {
-    expect([...jobTypes].sort()).toEqual(['create-disk', 'inspect-disk', 'refresh-host', 'sleep']);
+    expect([...jobTypes].sort()).toEqual(['create-disk', 'inspect-disk', 'noop', 'refresh-host', 'sleep']);
     expect(Object.keys(jobCatalog).sort()).toEqual([...jobTypes].sort());
   });
 

@@ -2,10 +2,11 @@ import type { z } from 'zod';
 import { createDiskJob } from './jobs/create-disk.job';
 import { inspectDiskJob } from './jobs/inspect-disk.job';
 import { refreshHostJob } from './jobs/refresh-host.job';
+import { noopJob } from './jobs/noop.job';
 import { sleepJob } from './jobs/sleep.job';
 
 // Every job type, declared once. API and agent both read this catalog.
-const definitions = [refreshHostJob, createDiskJob, inspectDiskJob, sleepJob] as const;
+const definitions = [refreshHostJob, createDiskJob, inspectDiskJob, sleepJob, noopJob] as const;
 
 type Definition = (typeof definitions)[number];
 export type JobType = Definition['name'];

@@ -9,3 +9,4 @@ export { createDiskJob, diskSizeBytes } from './jobs/create-disk.job';
 export { inspectDiskJob } from './jobs/inspect-disk.job';
 export { refreshHostJob } from './jobs/refresh-host.job';
 export { sleepJob } from './jobs/sleep.job';
+export { noopJob } from './jobs/noop.job';

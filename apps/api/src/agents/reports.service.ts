@@ -28,14 +28,25 @@ export class ReportsService {
     private readonly lifecycle: JobLifecycle,
   ) {}
 
+  /**
+   * Reports about one job are applied in the order sent; different jobs' reports in parallel
+   * (an agent running 50 jobs sends them in one batch).
+   */
   async applyBatch(hostId: string, reports: JobReport[]): Promise<ReportBatchAnswer> {
-    const outcomes: ReportOutcome[] = [];
-    const attempts: Array<number | null> = [];
-    for (const r of reports) {
-      const ack = r.kind === 'started' ? await this.claim(hostId, r.jobId) : { outcome: await this.apply(hostId, r) };
-      outcomes.push(ack.outcome);
-      attempts.push(ack.attempt ?? null);
-    }
+    const outcomes: ReportOutcome[] = new Array<ReportOutcome>(reports.length);
+    const attempts: Array<number | null> = new Array<number | null>(reports.length).fill(null);
+    const byJob = new Map<string, number[]>();
+    reports.forEach((r, i) => byJob.set(r.jobId, [...(byJob.get(r.jobId) ?? []), i]));
+    await Promise.all(
+      [...byJob.values()].map(async (indexes) => {
+        for (const i of indexes) {
+          const r = reports[i] as JobReport;
+          const ack = r.kind === 'started' ? await this.claim(hostId, r.jobId) : { outcome: await this.apply(hostId, r) };
+          outcomes[i] = ack.outcome;
+          attempts[i] = ack.attempt ?? null;
+        }
+      }),
+    );
     return { outcomes, attempts };
   }
 

@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { Job } from '@prisma/client';
 import { jobCatalog, isJobType, type QueuedJobData } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
@@ -14,7 +15,11 @@ interface Dispatchable {
   seq: bigint;
 }
 
-export type DispatchOutcome = 'queued' | 'held' | 'failed';
+export interface DispatchOutcome {
+  outcome: 'queued' | 'held' | 'failed';
+  /** The row after it was marked queued. */
+  job?: Job;
+}
 
 const SELECT = { id: true, type: true, hostId: true, payload: true, lockKey: true, seq: true } as const;
 
@@ -55,15 +60,18 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async dispatch(job: Dispatchable): Promise<DispatchOutcome> {
-    if (job.lockKey && (await this.hasLivePredecessor(job))) return 'held';
+    if (job.lockKey && (await this.hasLivePredecessor(job))) return { outcome: 'held' };
     try {
       await this.enqueue(job);
     } catch (err) {
       this.log.warn(`job ${job.id} stays pending: ${(err as Error).message}`);
-      return 'failed';
+      return { outcome: 'failed' };
     }
-    await this.db.job.updateMany({ where: { id: job.id, state: 'pending' }, data: { state: 'queued', queuedAt: new Date() } });
-    return 'queued';
+    const [row] = await this.db.job.updateManyAndReturn({
+      where: { id: job.id, state: 'pending' },
+      data: { state: 'queued', queuedAt: new Date() },
+    });
+    return { outcome: 'queued', ...(row ? { job: row } : {}) };
   }
 
   /** Puts the job on its host queue; a no-op while BullMQ still has a job of that id. Throws when Redis is down. */
@@ -90,7 +98,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
         take: 500,
         select: SELECT,
       });
-      for (const job of pending) if ((await this.dispatch(job)) === 'failed') break;
+      for (const job of pending) if ((await this.dispatch(job)).outcome === 'failed') break;
     } catch (err) {
       this.log.warn(`outbox sweep failed: ${(err as Error).message}`);
     } finally {

@@ -39,28 +39,31 @@ export class JobLifecycle {
    * Returns false when it was not: it had ended already, or the attempt was fenced off.
    */
   async finish(job: Job, end: JobEnd, attempt?: number): Promise<boolean> {
-    const type = job.type;
-    const applied = await this.db.$transaction(async (tx) => {
-      const n = await tx.job.updateMany({
-        where: { id: job.id, state: { in: LIVE_STATES }, ...(attempt !== undefined ? { attempt } : {}) },
-        data: {
-          state: end.state,
-          finishedAt: new Date(),
-          ...(end.state === 'succeeded'
-            ? { result: end.result as Prisma.InputJsonValue, progress: 100 }
-            : { error: end.error as Prisma.InputJsonValue }),
-        },
-      });
-      if (!n.count) return null;
-      const effects = isJobType(type) ? effectsOf(type) : undefined;
+    const effects = isJobType(job.type) ? effectsOf(job.type) : undefined;
+    const hooks = await this.webhooks.matching('job.finished', job);
+    const data = {
+      state: end.state,
+      finishedAt: new Date(),
+      ...(end.state === 'succeeded'
+        ? { result: end.result as Prisma.InputJsonValue, progress: 100 }
+        : { error: end.error as Prisma.InputJsonValue }),
+    };
+    const where = { id: job.id, state: { in: LIVE_STATES }, ...(attempt !== undefined ? { attempt } : {}) };
+    const endIn = async (tx: Prisma.TransactionClient) => {
+      const [row] = await tx.job.updateManyAndReturn({ where, data });
+      if (!row) return null;
       if (end.state === 'succeeded') await effects?.onSuccess?.(tx, job, end.result as never, job.payload as never);
       else await effects?.onFailure?.(tx, job, job.payload as never);
-      const ended = jobView(await tx.job.findUniqueOrThrow({ where: { id: job.id } }));
-      return { ended, hooks: await this.webhooks.enqueue(tx, 'job.finished', ended) };
-    });
-    if (!applied) return false;
-    this.events.publish({ event: 'job.finished', job: applied.ended });
-    if (applied.hooks) this.sender.kick();
+      const ended = jobView(row);
+      await this.webhooks.enqueue(tx, hooks, 'job.finished', ended);
+      return ended;
+    };
+    // One statement when nothing else changes with the job; a transaction otherwise.
+    const needsTx = hooks.length > 0 || (end.state === 'succeeded' ? effects?.onSuccess : effects?.onFailure) !== undefined;
+    const ended = needsTx ? await this.db.$transaction(endIn) : await endIn(this.db);
+    if (!ended) return false;
+    this.events.publish({ event: 'job.finished', job: ended });
+    if (hooks.length) this.sender.kick();
     return true;
   }
 

@@ -9,6 +9,7 @@ import { errorSchema, jobSchema, submitJobSchema } from '../openapi/schemas';
 import { jobLogView, jobView } from './job.view';
 import { JobsService, listJobsQuery, submitJobBody, type ListJobsQuery, type SubmitJobBody } from './jobs.service';
 
+const statsQuery = z.object({ hostId: z.uuid().optional(), type: z.string().optional() });
 const waitQuery = z.object({ wait: z.coerce.number().min(0).max(3600).default(0) });
 const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
@@ -54,6 +55,15 @@ export class JobsController {
   async list(@Query(new ZodPipe(listJobsQuery)) q: ListJobsQuery) {
     const page = await this.jobs.list(q);
     return { items: page.items.map(jobView), nextCursor: page.nextCursor };
+  }
+
+  @Get('stats')
+  @RequireScope('read')
+  @ApiOperation({ summary: 'How many jobs are in each state, optionally for one host and job type' })
+  @ApiQuery({ name: 'hostId', required: false })
+  @ApiQuery({ name: 'type', required: false })
+  async stats(@Query(new ZodPipe(statsQuery)) q: z.infer<typeof statsQuery>) {
+    return { byState: await this.jobs.stats(q) };
   }
 
   @Get(':id')

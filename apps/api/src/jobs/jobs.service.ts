@@ -66,18 +66,23 @@ export class JobsService {
       if (prior) return { job: prior, replayed: true };
     }
 
+    const data = { type: body.type, hostId, payload, lockKey, idempotencyKey: idempotencyKey ?? null, requestHash: requestHash ?? null };
+    const onSubmit = effectsOf(def.name)?.onSubmit;
     let job: Job;
     try {
-      job = await this.db.$transaction(async (tx) => {
-        const host = await tx.host.findUnique({ where: { id: hostId }, select: { id: true } });
-        if (!host) throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
-        const row = await tx.job.create({
-          data: { type: body.type, hostId, payload, lockKey, idempotencyKey: idempotencyKey ?? null, requestHash: requestHash ?? null },
-        });
-        await effectsOf(def.name)?.onSubmit?.(tx, row, parsed.data as never);
-        return row;
-      });
+      // One statement when the type changes nothing else; a transaction with its inventory change otherwise.
+      job = onSubmit
+        ? await this.db.$transaction(async (tx) => {
+            const row = await tx.job.create({ data });
+            await onSubmit(tx, row, parsed.data as never);
+            return row;
+          })
+        : await this.db.job.create({ data });
     } catch (err) {
+      // The host foreign key decides whether the host exists (no separate look-up).
+      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') {
+        throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
+      }
       // Two requests with one Idempotency-Key raced: the loser answers with the winner's job.
       if (idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
         const prior = await this.replay(idempotencyKey, requestHash);
@@ -85,7 +90,7 @@ export class JobsService {
       }
       throw err;
     }
-    if ((await this.dispatcher.dispatch(job)) === 'queued') job = (await this.db.job.findUnique({ where: { id: job.id } })) ?? job;
+    job = (await this.dispatcher.dispatch(job)).job ?? job;
     this.events.publish({ event: 'job.created', job: jobView(job) });
     return { job, replayed: false };
   }
@@ -151,6 +156,16 @@ export class JobsService {
     const job = await this.db.job.findUnique({ where: { id } });
     if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
     return job;
+  }
+
+  /** How many jobs are in each state (optionally of one host and type). */
+  async stats(q: { hostId?: string | undefined; type?: string | undefined }): Promise<Record<string, number>> {
+    const rows = await this.db.job.groupBy({
+      by: ['state'],
+      where: { ...(q.hostId ? { hostId: q.hostId } : {}), ...(q.type ? { type: q.type } : {}) },
+      _count: { _all: true },
+    });
+    return Object.fromEntries(jobState.options.map((s) => [s, rows.find((r) => r.state === s)?._count._all ?? 0]));
   }
 
   async logs(id: string) {

@@ -48,7 +48,8 @@ export class HostQueues implements OnApplicationBootstrap, OnModuleDestroy {
   forHost(hostId: string): Queue<QueuedJobData> {
     let q = this.queues.get(hostId);
     if (!q) {
-      q = new Queue<QueuedJobData>(hostQueueName(hostId), { connection: this.connection });
+      // The queue's event stream is capped: history lives in PostgreSQL, not in Redis.
+      q = new Queue<QueuedJobData>(hostQueueName(hostId), { connection: this.connection, streams: { events: { maxLen: 1_000 } } });
       q.on('error', () => undefined);
       this.queues.set(hostId, q);
     }

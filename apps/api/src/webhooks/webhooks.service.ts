@@ -7,6 +7,8 @@ import { PrismaService } from '../db/prisma.service';
 import type { JobView } from '../jobs/job.view';
 
 export const WEBHOOK_EVENTS = ['job.finished'] as const;
+type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+const CACHE_MS = 2_000;
 
 export const createWebhookBody = z.object({
   url: z.url({ protocol: /^https?$/ }),
@@ -37,6 +39,8 @@ export function deliveryView(d: WebhookDelivery) {
 
 @Injectable()
 export class WebhooksService {
+  private cache: { hooks: Webhook[]; until: number } | undefined;
+
   constructor(private readonly db: PrismaService) {}
 
   /** The secret is answered once; receivers verify X-Virtfleet-Signature with it. */
@@ -45,6 +49,7 @@ export class WebhooksService {
     const webhook = await this.db.webhook.create({
       data: { url: body.url, events: body.events, hostId: body.hostId ?? null, jobType: body.jobType ?? null, secret },
     });
+    this.cache = undefined;
     return { webhook, secret };
   }
 
@@ -54,6 +59,7 @@ export class WebhooksService {
 
   async remove(id: string): Promise<void> {
     const n = await this.db.webhook.deleteMany({ where: { id } });
+    this.cache = undefined;
     if (!n.count) throw new ApiError(404, 'webhook_not_found', `no webhook ${id}`);
   }
 
@@ -64,18 +70,23 @@ export class WebhooksService {
     return this.db.webhookDelivery.findMany({ where: { webhookId: id }, orderBy: { createdAt: 'desc' }, take: 500 });
   }
 
+  /**
+   * Webhooks that want this event about this job. The list is cached for a few seconds (it is read
+   * on every job end); a webhook made on another replica is seen within that time.
+   */
+  async matching(event: WebhookEvent, job: { hostId: string; type: string }): Promise<Webhook[]> {
+    if (!this.cache || this.cache.until < Date.now()) {
+      this.cache = { hooks: await this.db.webhook.findMany(), until: Date.now() + CACHE_MS };
+    }
+    return this.cache.hooks.filter(
+      (h) => h.events.includes(event) && (!h.hostId || h.hostId === job.hostId) && (!h.jobType || h.jobType === job.type),
+    );
+  }
+
   /** In the transaction that ends the job: one delivery per matching webhook (an outbox). */
-  async enqueue(tx: Prisma.TransactionClient, event: (typeof WEBHOOK_EVENTS)[number], job: JobView): Promise<number> {
-    const hooks = await tx.webhook.findMany({
-      where: {
-        events: { has: event },
-        AND: [{ OR: [{ hostId: null }, { hostId: job.hostId }] }, { OR: [{ jobType: null }, { jobType: job.type }] }],
-      },
-      select: { id: true },
-    });
-    if (!hooks.length) return 0;
+  async enqueue(tx: Prisma.TransactionClient, hooks: Webhook[], event: WebhookEvent, job: JobView): Promise<void> {
+    if (!hooks.length) return;
     const body = { event, job } as unknown as Prisma.InputJsonValue;
     await tx.webhookDelivery.createMany({ data: hooks.map((h) => ({ webhookId: h.id, event, jobId: job.id, body })) });
-    return hooks.length;
   }
 }

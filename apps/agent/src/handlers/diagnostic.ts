@@ -6,3 +6,8 @@ export async function sleepHandler(p: JobPayload<'sleep'>, ctx: JobContext): Pro
   await ctx.run({ cmd: 'sleep', args: [String(p.seconds)] });
   return { slept: p.seconds };
 }
+
+/** Diagnostic: nothing at all (the pipeline's own cost). */
+export async function noopHandler(): Promise<JobResult<'noop'>> {
+  return {};
+}
