@@ -124,7 +124,8 @@ export class Agent {
     }
   }
 
-  private async process(job: Job<QueuedJobData>): Promise<void> {
+  /** Runs one delivery of a job (BullMQ's processor). Public for tests. */
+  async process(job: Pick<Job<QueuedJobData>, 'id' | 'data' | 'attemptsMade' | 'opts'>): Promise<void> {
     const { api, log } = this.deps;
     const jobId = job.id;
     if (!jobId) throw new UnrecoverableError('job without id');
@@ -167,12 +168,26 @@ export class Agent {
         : timeout.aborted
           ? { ...toJobError(err), code: 'timed_out', message: `job exceeded its ${def.timeoutMs / 1000}s limit: ${why}` }
           : toJobError(err);
+      const deliveries = job.opts.attempts ?? 1;
+      if (error.retryable && job.attemptsMade + 1 < deliveries) {
+        // Not now rather than never: back to the queue; BullMQ delivers it again after the backoff.
+        const delayMs = retryDelay(job.opts.backoff, job.attemptsMade + 1);
+        await api.report({ kind: 'retrying', jobId, attempt, error, delayMs });
+        log.warn({ jobId, type, attempt, delayMs, err: error.message }, 'transient failure, retrying');
+        throw new Error(`retrying: ${error.message}`);
+      }
       outcome = await fail(error);
     } finally {
       this.running.delete(jobId);
     }
     log.info({ jobId, type, attempt, ms: Date.now() - t0, outcome }, 'job done');
   }
+}
+
+/** BullMQ's exponential backoff, as the API sets it on every job: delay · 2^(n-1). */
+function retryDelay(backoff: Job['opts']['backoff'], attemptsMade: number): number {
+  const delay = typeof backoff === 'number' ? backoff : (backoff?.delay ?? 0);
+  return typeof backoff === 'object' && backoff.type === 'exponential' ? delay * 2 ** (attemptsMade - 1) : delay;
 }
 
 function runHandler<T extends JobType>(handlers: HandlerMap, type: T, payload: unknown, ctx: JobContext) {

@@ -1,6 +1,7 @@
 import { CommandFailedError } from '@virtfleet/exec';
 import type { JobError } from '@virtfleet/contracts';
 import { ZodError } from 'zod';
+import { isTransientFailure } from '@virtfleet/libvirt';
 
 /** An expected, permanent failure with a code the API shows as it is (e.g. disk_exists). */
 export class JobFailure extends Error {
@@ -19,13 +20,15 @@ export function toJobError(err: unknown): JobError {
     return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
   }
   if (err instanceof CommandFailedError) {
+    const code = err.timedOut ? 'timed_out' : err.aborted ? 'cancelled' : 'command_failed';
     return {
-      code: err.timedOut ? 'timed_out' : err.aborted ? 'cancelled' : 'command_failed',
+      code,
       message: err.message,
       command: [...err.argv],
       exitCode: err.exitCode,
       signal: err.signal,
       stderrTail: err.stderrTail,
+      ...(code === 'command_failed' && isTransientFailure(err.stderrTail) ? { retryable: true } : {}),
     };
   }
   if (err instanceof ZodError) {

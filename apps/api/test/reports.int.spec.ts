@@ -99,6 +99,17 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
     expect(await api.db.disk.count({ where: { hostId: host.id, name: 'r2' } })).toBe(0);
   });
 
+  it('a transient failure sends the job back to its queue; the next delivery is a new attempt', async () => {
+    const job = await submitDisk('r6');
+    const error = { code: 'command_failed', message: 'virsh: Failed to connect socket', retryable: true };
+    await report([{ kind: 'started', jobId: job.id }]);
+    expect((await report([{ kind: 'retrying', jobId: job.id, attempt: 1, error, delayMs: 1000 }])).body.outcomes).toEqual(['applied']);
+    expect((await api.call<JobBody>('GET', `/v1/jobs/${job.id}`)).body).toMatchObject({ state: 'queued', attempt: 1, error });
+    expect((await report([{ kind: 'started', jobId: job.id }])).body.attempts).toEqual([2]);
+    await report([{ kind: 'succeeded', jobId: job.id, attempt: 2, result: { ...diskResult, name: 'r6' } }]);
+    expect((await api.call<JobBody>('GET', `/v1/jobs/${job.id}`)).body).toMatchObject({ state: 'succeeded', attempt: 2, error: null });
+  });
+
   it('a result that does not match the job type fails the job', async () => {
     const job = await submitDisk('r3');
     const r = await report([

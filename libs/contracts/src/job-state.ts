@@ -17,6 +17,8 @@ export const jobError = z.object({
   exitCode: z.number().int().nullable().optional(),
   signal: z.string().nullable().optional(),
   stderrTail: z.string().optional(),
+  /** The failure may pass by itself (libvirtd restarting, a lock held for a moment): retried. */
+  retryable: z.boolean().optional(),
   details: z.record(z.string(), z.unknown()).optional(),
 });
 export type JobError = z.infer<typeof jobError>;

@@ -27,6 +27,8 @@ export const jobReport = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('command'), ...jobRef, command: commandRecord }),
   z.object({ kind: z.literal('succeeded'), ...jobRef, result: z.unknown() }),
   z.object({ kind: z.literal('failed'), ...jobRef, error: jobError }),
+  // A transient failure: the job goes back to its queue and is delivered again after `delayMs`.
+  z.object({ kind: z.literal('retrying'), ...jobRef, error: jobError, delayMs: z.number().int().nonnegative() }),
 ]);
 export type JobReport = z.infer<typeof jobReport>;
 

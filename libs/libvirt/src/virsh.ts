@@ -30,3 +30,19 @@ export function parseVirshVersion(stdout: string): VirshVersion {
 export function virtInstallVersion(): Command {
   return { cmd: 'virt-install', args: ['--version'] };
 }
+
+// Tool failures that say "not now" rather than "never": the job is retried with backoff.
+const TRANSIENT = [
+  /Failed to connect socket to/i, // libvirtd (or virtlogd) not running / restarting
+  /failed to connect to the hypervisor/i,
+  /Cannot recv data|End of file while reading data|Connection reset by peer/i,
+  /cannot acquire state change lock/i,
+  /Timed out during operation/i,
+  /Failed to get "?(write|shared "?write)"? lock/i, // an image another process holds for a moment
+  /Resource temporarily unavailable/i,
+];
+
+/** Whether a tool's stderr says the failure may pass by itself (libvirtd down, lock contention). */
+export function isTransientFailure(stderr: string): boolean {
+  return TRANSIENT.some((re) => re.test(stderr));
+}

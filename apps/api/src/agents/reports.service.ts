@@ -1,4 +1,5 @@
 import { Injectable, Logger } from '@nestjs/common';
+import type { Prisma } from '@prisma/client';
 import {
   isJobType,
   jobCatalog,
@@ -103,6 +104,16 @@ export class ReportsService {
           ],
           skipDuplicates: true, // a retried batch
         });
+        return 'applied';
+      }
+      case 'retrying': {
+        // Back to its queue with the last error shown; the next delivery claims a new attempt.
+        const [job] = await this.db.job.updateManyAndReturn({
+          where: { ...live, attempt: r.attempt },
+          data: { state: 'queued', progress: 0, error: r.error as Prisma.InputJsonValue },
+        });
+        if (!job) return this.whyNot(hostId, r.jobId);
+        this.events.publish({ event: 'job.updated', job: jobView(job) });
         return 'applied';
       }
       case 'succeeded':

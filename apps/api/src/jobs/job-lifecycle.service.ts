@@ -45,7 +45,7 @@ export class JobLifecycle {
       state: end.state,
       finishedAt: new Date(),
       ...(end.state === 'succeeded'
-        ? { result: end.result as Prisma.InputJsonValue, progress: 100 }
+        ? { result: end.result as Prisma.InputJsonValue, progress: 100, error: Prisma.DbNull }
         : { error: end.error as Prisma.InputJsonValue }),
     };
     const where = { id: job.id, state: { in: LIVE_STATES }, ...(attempt !== undefined ? { attempt } : {}) };
