@@ -32,7 +32,7 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
   afterAll(() => api.close());
 
   const report = (reports: unknown[], token = host.agentToken) =>
-    api.call<{ outcomes: string[] }>('POST', '/v1/agent/reports', { token, body: { reports } });
+    api.call<{ outcomes: string[]; attempts?: Array<number | null> }>('POST', '/v1/agent/reports', { token, body: { reports } });
   const submitDisk = async (name: string) =>
     (await api.call<JobBody>('POST', '/v1/jobs', { body: { type: 'create-disk', hostId: host.id, payload: { name, sizeGiB: 1 } } })).body;
 
