@@ -4,6 +4,7 @@ import { hostName, type Heartbeat, type HeartbeatAnswer } from '@virtfleet/contr
 import { z } from 'zod';
 import { hashToken, newToken } from '../auth/tokens';
 import { ApiError } from '../common/api-error';
+import { Periodic } from '../common/periodic';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 
@@ -16,19 +17,25 @@ export type CreateHostBody = z.infer<typeof createHostBody>;
 @Injectable()
 export class HostsService implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Hosts');
-  private timer: NodeJS.Timeout | undefined;
+  private readonly liveness: Periodic;
 
   constructor(
     private readonly db: PrismaService,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-  ) {}
+  ) {
+    this.liveness = new Periodic(
+      Math.max(250, config.heartbeatIntervalMs / 2),
+      () => this.markOffline(),
+      (err) => this.log.warn(`liveness sweep failed: ${err.message}`),
+    );
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.markOffline(), Math.max(250, this.config.heartbeatIntervalMs / 2));
+    this.liveness.start();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.liveness.stop();
   }
 
   list(): Promise<Host[]> {
@@ -73,15 +80,11 @@ export class HostsService implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** A host that missed its heartbeats is offline; its next heartbeat brings it back. */
   private async markOffline(): Promise<void> {
-    try {
-      const before = new Date(Date.now() - this.config.offlineAfterMs);
-      const n = await this.db.host.updateMany({
-        where: { state: 'online', OR: [{ lastHeartbeatAt: null }, { lastHeartbeatAt: { lt: before } }] },
-        data: { state: 'offline' },
-      });
-      if (n.count) this.log.warn(`${n.count} host(s) went offline (no heartbeat for ${this.config.offlineAfterMs} ms)`);
-    } catch (err) {
-      this.log.warn(`liveness sweep failed: ${(err as Error).message}`);
-    }
+    const before = new Date(Date.now() - this.config.offlineAfterMs);
+    const n = await this.db.host.updateMany({
+      where: { state: 'online', OR: [{ lastHeartbeatAt: null }, { lastHeartbeatAt: { lt: before } }] },
+      data: { state: 'offline' },
+    });
+    if (n.count) this.log.warn(`${n.count} host(s) went offline (no heartbeat for ${this.config.offlineAfterMs} ms)`);
   }
 }

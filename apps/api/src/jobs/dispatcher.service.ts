@@ -4,6 +4,7 @@ import { jobCatalog, isJobType, type QueuedJobData } from '@virtfleet/contracts'
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from '../queue/host-queues.service';
+import { Periodic } from '../common/periodic';
 import { JobEvents } from './job-events';
 
 interface Dispatchable {
@@ -36,26 +37,27 @@ const SELECT = { id: true, type: true, hostId: true, payload: true, lockKey: tru
 @Injectable()
 export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Dispatcher');
-  private timer: NodeJS.Timeout | undefined;
-  private sweeping = false;
+  private readonly loop: Periodic;
   private unsubscribe: (() => void) | undefined;
 
   constructor(
     private readonly db: PrismaService,
     private readonly queues: HostQueues,
     private readonly events: JobEvents,
-    @Inject(API_CONFIG) private readonly config: ApiConfig,
-  ) {}
+    @Inject(API_CONFIG) config: ApiConfig,
+  ) {
+    this.loop = new Periodic(config.dispatchIntervalMs, () => this.sweep(), (err) => this.log.warn(`outbox sweep failed: ${err.message}`));
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.config.dispatchIntervalMs);
+    this.loop.start();
     this.unsubscribe = this.events.subscribe((e) => {
       if (e.event === 'job.finished' && e.job.lockKey) void this.next(e.job.hostId, e.job.lockKey);
     });
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.loop.stop();
     this.unsubscribe?.();
   }
 
@@ -88,22 +90,10 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
     });
   }
 
-  async sweep(): Promise<void> {
-    if (this.sweeping) return;
-    this.sweeping = true;
-    try {
-      const pending = await this.db.job.findMany({
-        where: { state: 'pending' },
-        orderBy: { seq: 'asc' },
-        take: 500,
-        select: SELECT,
-      });
-      for (const job of pending) if ((await this.dispatch(job)).outcome === 'failed') break;
-    } catch (err) {
-      this.log.warn(`outbox sweep failed: ${(err as Error).message}`);
-    } finally {
-      this.sweeping = false;
-    }
+  /** Sends what is still pending, oldest first; stops at the first failure (Redis down). */
+  private async sweep(): Promise<void> {
+    const pending = await this.db.job.findMany({ where: { state: 'pending' }, orderBy: { seq: 'asc' }, take: 500, select: SELECT });
+    for (const job of pending) if ((await this.dispatch(job)).outcome === 'failed') break;
   }
 
   /** The job that waited for a finished one with the same key goes out now. */

@@ -4,6 +4,7 @@ import { isJobType, jobCatalog } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from '../queue/host-queues.service';
+import { Periodic } from '../common/periodic';
 import { Dispatcher } from './dispatcher.service';
 import { JobLifecycle } from './job-lifecycle.service';
 
@@ -18,8 +19,7 @@ const BATCH = 500;
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Reconciler');
-  private timer: NodeJS.Timeout | undefined;
-  private running = false;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly db: PrismaService,
@@ -27,43 +27,34 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly dispatcher: Dispatcher,
     private readonly lifecycle: JobLifecycle,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-  ) {}
+  ) {
+    this.loop = new Periodic(config.reconcileIntervalMs, () => this.sweep(), (err) => this.log.warn(`reconcile pass stopped: ${err.message}`));
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => void this.sweep(), this.config.reconcileIntervalMs);
+    this.loop.start();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.loop.stop();
   }
 
-  /** One pass over every queued/running job older than the grace period. Returns how many it restored. */
-  async sweep(): Promise<number> {
-    if (this.running) return 0;
-    this.running = true;
+  /** One pass over every queued/running job older than the grace period. */
+  private async sweep(): Promise<void> {
+    const before = new Date(Date.now() - this.config.reconcileGraceMs);
     let restored = 0;
-    try {
-      const before = new Date(Date.now() - this.config.reconcileGraceMs);
-      let cursor: string | undefined;
-      for (;;) {
-        const rows = await this.db.job.findMany({
-          where: { state: { in: ['queued', 'running'] }, updatedAt: { lt: before }, ...(cursor ? { id: { gt: cursor } } : {}) },
-          orderBy: { id: 'asc' },
-          take: BATCH,
-        });
-        if (rows.length === 0) break;
-        cursor = rows[rows.length - 1]?.id;
-        const missing = await this.missingFromRedis(rows);
-        for (const job of missing) if (await this.restore(job)) restored++;
-        if (rows.length < BATCH) break;
-      }
-    } catch (err) {
-      this.log.warn(`reconcile pass stopped: ${(err as Error).message}`);
-    } finally {
-      this.running = false;
+    let cursor: string | undefined;
+    for (;;) {
+      const rows = await this.db.job.findMany({
+        where: { state: { in: ['queued', 'running'] }, updatedAt: { lt: before }, ...(cursor ? { id: { gt: cursor } } : {}) },
+        orderBy: { id: 'asc' },
+        take: BATCH,
+      });
+      cursor = rows[rows.length - 1]?.id;
+      for (const job of await this.missingFromRedis(rows)) if (await this.restore(job)) restored++;
+      if (rows.length < BATCH) break;
     }
     if (restored) this.log.warn(`re-enqueued ${restored} job(s) that Redis had lost`);
-    return restored;
   }
 
   private async missingFromRedis(rows: Job[]): Promise<Job[]> {

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
+import { Periodic } from '../common/periodic';
 import { signBody } from './signature';
 
 const LEASE_MS = 60_000;
@@ -14,39 +15,26 @@ const MAX_BACKOFF_MS = 3_600_000;
 @Injectable()
 export class WebhookSender implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly log = new Logger('Webhooks');
-  private timer: NodeJS.Timeout | undefined;
-  private busy = false;
-  private again = false;
+  private readonly loop: Periodic;
 
   constructor(
     private readonly db: PrismaService,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-  ) {}
+  ) {
+    this.loop = new Periodic(config.webhooks.intervalMs, () => this.sendDue(), (err) => this.log.warn(`webhook pass failed: ${err.message}`));
+  }
 
   onApplicationBootstrap(): void {
-    this.timer = setInterval(() => this.kick(), this.config.webhooks.intervalMs);
+    this.loop.start();
   }
 
   onApplicationShutdown(): void {
-    clearInterval(this.timer);
+    this.loop.stop();
   }
 
   /** Look for due deliveries now (called when a job ends). */
   kick(): void {
-    if (this.busy) {
-      this.again = true;
-      return;
-    }
-    this.busy = true;
-    void this.sendDue()
-      .catch((err: Error) => this.log.warn(`webhook pass failed: ${err.message}`))
-      .finally(() => {
-        this.busy = false;
-        if (this.again) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.loop.run();
   }
 
   private async sendDue(): Promise<void> {
