@@ -1,8 +1,8 @@
 // Small HTTP steps of `npm run up`, in Node rather than curl + shell JSON parsing.
 //   fleet-helper.mjs wait-ready URL SECONDS
-//   fleet-helper.mjs register URL ADMIN_TOKEN_FILE NAME OUT_JSON REDIS_URL STORAGE_ROOT
+//   fleet-helper.mjs join-token URL ADMIN_TOKEN_FILE        (prints a one-time join token)
 //   fleet-helper.mjs wait-online URL ADMIN_TOKEN_FILE AGENT_JSON SECONDS
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 
 const [cmd, url, ...rest] = process.argv.slice(2);
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -33,17 +33,15 @@ async function until(seconds, what, probe) {
 try {
   if (cmd === 'wait-ready') {
     await until(Number(rest[0]), `${url}/readyz`, async () => (await call('/readyz')).status === 200 || 'not ready');
-  } else if (cmd === 'register') {
-    const [tokenFile, name, out, redisUrl, storageRoot] = rest;
-    const r = await call('/v1/hosts', {
+  } else if (cmd === 'join-token') {
+    const [tokenFile] = rest;
+    const r = await call('/v1/hosts/join-tokens', {
       method: 'POST',
       headers: { authorization: `Bearer ${token(tokenFile)}`, 'content-type': 'application/json' },
-      body: JSON.stringify({ name, labels: { 'virtfleet.io/local': 'true' } }),
+      body: JSON.stringify({ ttlSeconds: 600 }),
     });
-    if (r.status !== 201) throw new Error(`registering host ${name}: ${r.status} ${JSON.stringify(r.body)}`);
-    const config = { apiUrl: url, hostId: r.body.host.id, agentToken: r.body.agentToken, redisUrl, storageRoot };
-    writeFileSync(out, `${JSON.stringify(config, null, 2)}\n`, { mode: 0o600 });
-    console.log(r.body.host.id);
+    if (r.status !== 201) throw new Error(`join token: ${r.status} ${JSON.stringify(r.body)}`);
+    console.log(r.body.token);
   } else if (cmd === 'wait-online') {
     const [tokenFile, agentJson, seconds] = rest;
     const { hostId } = JSON.parse(readFileSync(agentJson, 'utf8'));

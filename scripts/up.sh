@@ -52,10 +52,13 @@ start_node api dist/apps/api/src/main.js \
   VIRTFLEET_ADMIN_TOKEN_FILE="$VF/admin-token"
 node "$here/fleet-helper.mjs" wait-ready "$URL" 60 || vf_die "API not ready, see $VF/logs/api.log"
 
+# The local host enrolls like any other: a one-time join token, then `virtfleet-agent enroll`,
+# which writes its own credentials (agent token, a Redis user limited to its queue) to agent.json.
 if [ ! -s "$VF/agent.json" ]; then
-  id=$(node "$here/fleet-helper.mjs" register "$URL" "$VF/admin-token" "$HOST_NAME" "$VF/agent.json" "$REDIS_URL" "$STORE") \
-    || vf_die "could not register the local host"
-  vf_log "registered this machine as host $HOST_NAME ($id)"
+  join=$(node "$here/fleet-helper.mjs" join-token "$URL" "$VF/admin-token") || vf_die "could not make a join token"
+  node dist/apps/agent/src/main.js enroll --api "$URL" --token "$join" --name "$HOST_NAME" \
+    --config "$VF/agent.json" --storage-root "$STORE" --labels virtfleet.io/local=true >&2 \
+    || vf_die "could not enroll the local host"
 fi
 start_node agent dist/apps/agent/src/main.js VIRTFLEET_AGENT_CONFIG="$VF/agent.json"
 node "$here/fleet-helper.mjs" wait-online "$URL" "$VF/admin-token" "$VF/agent.json" 90 || vf_die "agent did not come online, see $VF/logs/agent.log"

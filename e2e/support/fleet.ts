@@ -1,4 +1,4 @@
-import { mkdtemp, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManagedProcess, NodeCommandRunner, assertSucceeded } from '@virtfleet/exec';
 import { REPO_ROOT, createTestDatabase, freePort, testServices, waitFor, type TestDatabase } from '@virtfleet/testing';
@@ -35,7 +35,8 @@ const DIST = (app: string) => join(REPO_ROOT, `dist/apps/${app}/src/main.js`);
  */
 export class Fleet {
   hostId = '';
-  private agentToken = '';
+  /** The agent's config file, written by `virtfleet-agent enroll`. */
+  configFile = '';
   private api: ManagedProcess | undefined;
   private agent: ManagedProcess | undefined;
   private db: TestDatabase | undefined;
@@ -61,12 +62,19 @@ export class Fleet {
     const fleet = new Fleet(url, dir, join(dir, 'store'), opts.databaseUrl ?? db?.url ?? '', opts.redisUrl ?? s.redisUrl, adminToken, opts);
     fleet.db = db;
     await fleet.startApi();
-    const reg = await fleet.post('/v1/hosts', { name: opts.name ?? 'e2e-host' });
-    if (reg.status !== 201) throw new Error(`host registration: ${reg.status} ${JSON.stringify(reg.body)}`);
-    fleet.hostId = (reg.body['host'] as { id: string }).id;
-    fleet.agentToken = String(reg.body['agentToken']);
+    await fleet.enroll(opts.name ?? 'e2e-host');
     await fleet.startAgent();
     return fleet;
+  }
+
+  /** What an operator does on a new host: a join token, then `virtfleet-agent enroll`. */
+  async enroll(name: string): Promise<void> {
+    const token = await this.post('/v1/hosts/join-tokens', {});
+    if (token.status !== 201) throw new Error(`join token: ${token.status} ${JSON.stringify(token.body)}`);
+    this.configFile = join(this.dir, `agent-${name}.json`);
+    const args = ['enroll', '--api', this.url, '--token', String(token.body['token']), '--name', name, '--config', this.configFile];
+    assertSucceeded(await runner.run({ cmd: 'node', args: [DIST('agent'), ...args, '--storage-root', this.storeRoot] }));
+    this.hostId = (JSON.parse(await readFile(this.configFile, 'utf8')) as { hostId: string }).hostId;
   }
 
   async startApi(): Promise<void> {
@@ -89,11 +97,8 @@ export class Fleet {
     this.agent = ManagedProcess.start('node', ['--enable-source-maps', DIST('agent')], {
       env: {
         ...process.env,
-        VIRTFLEET_API_URL: this.url,
-        VIRTFLEET_HOST_ID: this.hostId,
-        VIRTFLEET_AGENT_TOKEN: this.agentToken,
-        REDIS_URL: this.redisUrl,
-        VIRTFLEET_STORAGE_ROOT: this.storeRoot,
+        // credentials (agent token, the host's own Redis user) come from the enrolled config file
+        VIRTFLEET_AGENT_CONFIG: this.configFile,
         VIRTFLEET_HEARTBEAT_INTERVAL_MS: '1000',
         ...this.opts.agentEnv,
       },

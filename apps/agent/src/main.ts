@@ -1,30 +1,20 @@
 import 'reflect-metadata';
+import { Command, Option } from 'commander';
 import pino from 'pino';
 import { NodeCommandRunner } from '@virtfleet/exec';
 import { Agent } from './agent';
 import { ApiClient } from './api-client';
 import { ConfigError, loadAgentConfig, toolEnvironment } from './config/agent.config';
+import { enroll } from './enroll';
 import { HostFactsCollector } from './host/host-facts';
 
 const AGENT_VERSION = '0.1.0';
-const USAGE = `usage: virtfleet-agent run
+const DEFAULT_CONFIG = '/etc/virtfleet/agent.json';
 
-Serves this host's job queue. Configuration: VIRTFLEET_AGENT_CONFIG (JSON file) and environment
-variables (VIRTFLEET_API_URL, VIRTFLEET_HOST_ID, VIRTFLEET_AGENT_TOKEN, REDIS_URL, ...); see docs/agent.md.`;
-
-async function main(argv: string[]): Promise<number> {
-  const command = argv[0] ?? 'run';
-  if (command === '--help' || command === '-h' || command === 'help') {
-    process.stdout.write(`${USAGE}\n`);
-    return 0;
-  }
-  if (command !== 'run') {
-    process.stderr.write(`unknown command ${JSON.stringify(command)}\n${USAGE}\n`);
-    return 2;
-  }
+async function run(configFile: string | undefined): Promise<number> {
   let config;
   try {
-    config = loadAgentConfig(process.env);
+    config = loadAgentConfig({ ...process.env, ...(configFile ? { VIRTFLEET_AGENT_CONFIG: configFile } : {}) });
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -61,10 +51,38 @@ async function main(argv: string[]): Promise<number> {
   return 0;
 }
 
-main(process.argv.slice(2)).then(
-  (code) => process.exit(code),
-  (err: Error) => {
-    process.stderr.write(`virtfleet-agent: ${err.stack ?? err.message}\n`);
-    process.exit(1);
-  },
-);
+function program(): Command {
+  const cli = new Command('virtfleet-agent').description('The virtfleet host agent: serves this KVM host’s job queue.').version(AGENT_VERSION);
+  cli
+    .command('enroll')
+    .description('Join a fleet with a one-time join token; writes this host’s credentials to the config file (0600).')
+    .requiredOption('--api <url>', 'the virtfleet API, e.g. https://virtfleet.example:8080')
+    .requiredOption('--token <token>', 'a join token (POST /v1/hosts/join-tokens, or `virtfleet hosts join-token`)')
+    .option('--name <name>', 'host name (lowercase letters, digits, "-"); default: this machine’s short host name')
+    .option('--labels <k=v,...>', 'labels, e.g. rack=r3,zone=a')
+    .option('--storage-root <dir>', 'where this host keeps disks (default /var/lib/virtfleet/store)')
+    .addOption(new Option('--config <file>', 'agent config file').env('VIRTFLEET_AGENT_CONFIG').default(DEFAULT_CONFIG))
+    .addHelpText('after', '\nExample:\n  virtfleet-agent enroll --api http://10.0.0.5:8080 --token vfj_… --name kvm-07 --labels rack=r3\n  virtfleet-agent run')
+    .action(async (o: { api: string; token: string; name?: string; labels?: string; storageRoot?: string; config: string }) => {
+      const r = await enroll({ api: o.api, token: o.token, name: o.name, labels: o.labels, storageRoot: o.storageRoot, config: o.config });
+      process.stdout.write(`enrolled as host ${r.name} (${r.hostId}); credentials in ${o.config}\nstart serving with: virtfleet-agent run --config ${o.config}\n`);
+    });
+  cli
+    .command('run', { isDefault: true })
+    .description('Serve this host’s queue (configuration: the config file and VIRTFLEET_* variables; see docs/operations.md).')
+    .addOption(new Option('--config <file>', 'agent config file').env('VIRTFLEET_AGENT_CONFIG'))
+    .action(async (o: { config?: string }) => {
+      process.exitCode = await run(o.config);
+    });
+  return cli;
+}
+
+program()
+  .parseAsync(process.argv)
+  .then(
+    () => process.exit(process.exitCode ?? 0),
+    (err: Error) => {
+      process.stderr.write(`virtfleet-agent: ${err.message}\n`);
+      process.exit(1);
+    },
+  );

@@ -2,6 +2,8 @@ import { Module, type DynamicModule } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { AgentsController } from './agents/agents.controller';
 import { ReportsService } from './agents/reports.service';
+import { AuditController } from './audit/audit.controller';
+import { AuditService } from './audit/audit.service';
 import { AuthGuard } from './auth/auth.guard';
 import { TokenService } from './auth/token.service';
 import { EventsController } from './events/events.controller';
@@ -10,6 +12,7 @@ import { API_CONFIG, type ApiConfig } from './config/api.config';
 import { PrismaService } from './db/prisma.service';
 import { HealthController } from './health/health.controller';
 import { HostsController } from './hosts/hosts.controller';
+import { EnrollmentService } from './hosts/enrollment.service';
 import { HostsService } from './hosts/hosts.service';
 import { Dispatcher } from './jobs/dispatcher.service';
 import { JobEvents } from './jobs/job-events';
@@ -18,6 +21,8 @@ import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
 import { Reconciler } from './jobs/reconciler.service';
 import { HostQueues } from './queue/host-queues.service';
+import { RedisAcl } from './queue/redis-acl.service';
+import { TokensController } from './tokens/tokens.controller';
 import { WebhookSender } from './webhooks/webhook-sender.service';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
@@ -27,7 +32,7 @@ export class AppModule {
   static forConfig(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController],
+      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -42,6 +47,9 @@ export class AppModule {
         JobsService,
         ReportsService,
         HostsService,
+        EnrollmentService,
+        RedisAcl,
+        AuditService,
         WebhooksService,
         WebhookSender,
       ],

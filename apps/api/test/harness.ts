@@ -68,11 +68,15 @@ export class ApiHarness {
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as T, headers: res.headers };
   }
 
-  /** Registers a host through the API; returns its id and agent token. */
-  async host(name: string): Promise<{ id: string; agentToken: string }> {
-    const r = await this.call<{ host: { id: string }; agentToken: string }>('POST', '/v1/hosts', { body: { name } });
-    if (r.status !== 201) throw new Error(`host create: ${r.status} ${JSON.stringify(r.body)}`);
-    return { id: r.body.host.id, agentToken: r.body.agentToken };
+  /** Enrolls a host the way an agent does (join token, then enroll); returns its credentials. */
+  async host(name: string): Promise<{ id: string; agentToken: string; redisUrl: string }> {
+    const join = await this.call<{ token: string }>('POST', '/v1/hosts/join-tokens', { body: {} });
+    const r = await this.call<{ hostId: string; agentToken: string; redisUrl: string }>('POST', '/v1/agent/enroll', {
+      token: null,
+      body: { joinToken: join.body.token, name },
+    });
+    if (r.status !== 201) throw new Error(`enroll: ${r.status} ${JSON.stringify(r.body)}`);
+    return { id: r.body.hostId, agentToken: r.body.agentToken, redisUrl: r.body.redisUrl };
   }
 
   queue(hostId: string): Queue<QueuedJobData> {

@@ -1,14 +1,15 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { heartbeat, reportBatch, type Heartbeat, type ReportBatch } from '@virtfleet/contracts';
-import { AgentOnly, CurrentPrincipal } from '../auth/auth.decorators';
+import { AgentOnly, CurrentPrincipal, Public } from '../auth/auth.decorators';
 import type { Principal } from '../auth/tokens';
 import { ZodPipe } from '../common/zod.pipe';
+import { EnrollmentService, enrollBody, type EnrollBody } from '../hosts/enrollment.service';
 import { HostsService } from '../hosts/hosts.service';
 import { toOpenApi } from '../openapi/schemas';
 import { ReportsService } from './reports.service';
 
-/** Where agents report back. An agent token only ever speaks for its own host. */
+/** Where agents enroll and report back. An agent token only ever speaks for its own host. */
 @ApiTags('agent')
 @ApiBearerAuth()
 @AgentOnly()
@@ -17,7 +18,20 @@ export class AgentsController {
   constructor(
     private readonly reports: ReportsService,
     private readonly hosts: HostsService,
+    private readonly enrollment: EnrollmentService,
   ) {}
+
+  @Post('enroll')
+  @Public()
+  @HttpCode(201)
+  @ApiOperation({
+    summary: 'Enroll a host with a join token (virtfleet-agent enroll)',
+    description: 'Answers the host id, its agent token and its Redis URL (a user limited to its own queue), once. A known name is re-enrolled: its credentials rotate.',
+  })
+  @ApiBody({ schema: toOpenApi(enrollBody, 'input') })
+  enroll(@Body(new ZodPipe(enrollBody, 'enroll_invalid')) body: EnrollBody) {
+    return this.enrollment.enroll(body);
+  }
 
   @Post('reports')
   @HttpCode(200)

@@ -30,6 +30,11 @@ export class TokenService implements OnApplicationBootstrap {
     this.log.log(`bootstrap admin token from ${this.config.adminTokenFile} registered`);
   }
 
+  /** Drops cached look-ups (after a revoke or a rotation on this replica). */
+  forget(): void {
+    this.cache.clear();
+  }
+
   async resolve(token: string): Promise<Principal | null> {
     const hash = hashToken(token);
     const hit = this.cache.get(hash);
@@ -43,7 +48,7 @@ export class TokenService implements OnApplicationBootstrap {
   private async lookup(hash: string): Promise<Principal | null> {
     const api = await this.db.apiToken.findUnique({ where: { tokenHash: hash } });
     if (api && !api.revokedAt) return { kind: 'user', tokenId: api.id, scopes: api.scopes };
-    const host = await this.db.host.findUnique({ where: { agentTokenHash: hash }, select: { id: true } });
-    return host ? { kind: 'agent', hostId: host.id } : null;
+    const host = await this.db.host.findUnique({ where: { agentTokenHash: hash }, select: { id: true, state: true } });
+    return host && host.state !== 'revoked' ? { kind: 'agent', hostId: host.id } : null;
   }
 }

@@ -4,6 +4,10 @@ import { z } from 'zod';
 const schema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
   REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  /** The Redis address agents are told to use (default: REDIS_URL's host and port, without its credentials). */
+  VIRTFLEET_AGENT_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  /** How long a join token lives unless the request says otherwise. */
+  VIRTFLEET_JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(3_600),
   VIRTFLEET_API_HOST: z.string().default('127.0.0.1'),
   VIRTFLEET_API_PORT: z.coerce.number().int().min(0).max(65535).default(8080),
   /** File holding the bootstrap admin token (written by `npm run up`); its hash is upserted at boot. */
@@ -31,6 +35,8 @@ export type ApiEnv = z.infer<typeof schema>;
 export interface ApiConfig {
   databaseUrl: string;
   redisUrl: string;
+  agentRedisUrl: string;
+  joinTokenTtlSeconds: number;
   host: string;
   port: number;
   adminTokenFile: string | undefined;
@@ -57,6 +63,8 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
   return {
     databaseUrl: e.DATABASE_URL,
     redisUrl: e.REDIS_URL,
+    agentRedisUrl: e.VIRTFLEET_AGENT_REDIS_URL ?? withoutCredentials(e.REDIS_URL),
+    joinTokenTtlSeconds: e.VIRTFLEET_JOIN_TOKEN_TTL_SECONDS,
     host: e.VIRTFLEET_API_HOST,
     port: e.VIRTFLEET_API_PORT,
     adminTokenFile: e.VIRTFLEET_ADMIN_TOKEN_FILE,
@@ -78,3 +86,10 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 
 /** Nest injection token for ApiConfig. */
 export const API_CONFIG = Symbol('API_CONFIG');
+
+function withoutCredentials(url: string): string {
+  const u = new URL(url);
+  u.username = '';
+  u.password = '';
+  return u.toString();
+}

@@ -1,16 +1,23 @@
-import { Body, Controller, Get, Param, ParseUUIDPipe, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorators';
+import { z } from 'zod';
+import { actorOf } from '../audit/audit.service';
+import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
+import type { Principal } from '../auth/tokens';
 import { ZodPipe } from '../common/zod.pipe';
 import { hostSchema, toOpenApi } from '../openapi/schemas';
 import { hostView } from './host.view';
-import { createHostBody, HostsService, type CreateHostBody } from './hosts.service';
+import { EnrollmentService, joinTokenBody } from './enrollment.service';
+import { HostsService } from './hosts.service';
 
 @ApiTags('hosts')
 @ApiBearerAuth()
 @Controller('v1/hosts')
 export class HostsController {
-  constructor(private readonly hosts: HostsService) {}
+  constructor(
+    private readonly hosts: HostsService,
+    private readonly enrollment: EnrollmentService,
+  ) {}
 
   @Get()
   @RequireScope('read')
@@ -27,13 +34,22 @@ export class HostsController {
     return hostView(await this.hosts.get(id));
   }
 
-  @Post()
+  @Post('join-tokens')
   @RequireScope('admin')
-  @ApiOperation({ summary: 'Register a host; answers its agent token once (only the hash is kept)' })
-  @ApiBody({ schema: toOpenApi(createHostBody, 'input') })
-  @ApiResponse({ status: 201, schema: { type: 'object', properties: { host: hostSchema, agentToken: { type: 'string' } } } })
-  async create(@Body(new ZodPipe(createHostBody)) body: CreateHostBody) {
-    const { host, agentToken } = await this.hosts.create(body);
-    return { host: hostView(host), agentToken };
+  @ApiOperation({
+    summary: 'Make a one-time, expiring join token',
+    description: 'A new host enrolls with it: virtfleet-agent enroll --api URL --token T --name N. Shown once.',
+  })
+  @ApiBody({ schema: toOpenApi(joinTokenBody, 'input') })
+  async joinToken(@Body(new ZodPipe(joinTokenBody)) body: z.infer<typeof joinTokenBody>, @CurrentPrincipal() who: Principal) {
+    return this.enrollment.joinToken(actorOf(who), body.ttlSeconds);
+  }
+
+  @Delete(':id')
+  @HttpCode(204)
+  @RequireScope('admin')
+  @ApiOperation({ summary: "Revoke a host: its agent token stops working and its Redis user is deleted; its history stays" })
+  async revoke(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() who: Principal) {
+    await this.enrollment.revoke(id, actorOf(who));
   }
 }

@@ -14,6 +14,7 @@ export function jobView(j: Job) {
     error: j.error ?? null,
     idempotencyKey: j.idempotencyKey ?? null,
     lockKey: j.lockKey ?? null,
+    submittedBy: j.submittedBy ?? null,
     cancelRequestedAt: j.cancelRequestedAt?.toISOString() ?? null,
     createdAt: j.createdAt.toISOString(),
     queuedAt: j.queuedAt?.toISOString() ?? null,

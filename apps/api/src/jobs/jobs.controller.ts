@@ -2,7 +2,9 @@ import { Body, Controller, Get, Headers, HttpCode, Param, ParseUUIDPipe, Post, Q
 import { ApiBearerAuth, ApiBody, ApiHeader, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { FastifyReply } from 'fastify';
 import { z } from 'zod';
-import { RequireScope } from '../auth/auth.decorators';
+import { actorOf } from '../audit/audit.service';
+import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
+import type { Principal } from '../auth/tokens';
 import { ApiError } from '../common/api-error';
 import { ZodPipe } from '../common/zod.pipe';
 import { errorSchema, jobSchema, submitJobSchema } from '../openapi/schemas';
@@ -33,11 +35,12 @@ export class JobsController {
     @Body(new ZodPipe(submitJobBody)) body: SubmitJobBody,
     @Headers('idempotency-key') key: string | undefined,
     @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
   ) {
     if (key !== undefined && !idempotencyKey.safeParse(key).success) {
       throw new ApiError(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1-200 printable ASCII characters');
     }
-    const { job, replayed } = await this.jobs.submit(body, key);
+    const { job, replayed } = await this.jobs.submit(body, key, actorOf(who));
     // A replayed Idempotency-Key answers the job it made the first time, as 200.
     void reply.status(replayed ? 200 : 202).header('location', `/v1/jobs/${job.id}`);
     return jobView(job);
@@ -86,8 +89,12 @@ export class JobsController {
   })
   @ApiResponse({ status: 202, schema: jobSchema })
   @ApiResponse({ status: 409, schema: errorSchema })
-  async cancel(@Param('id', new ParseUUIDPipe()) id: string, @Res({ passthrough: true }) reply: FastifyReply) {
-    const job = await this.jobs.cancel(id);
+  async cancel(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const job = await this.jobs.cancel(id, actorOf(who));
     void reply.header('location', `/v1/jobs/${job.id}`);
     return jobView(job);
   }

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Prisma, type Job } from '@prisma/client';
 import { isFinalJobState, isJobType, jobCatalog, jobState, jobTypes, type JobState } from '@virtfleet/contracts';
 import { z } from 'zod';
+import { AuditService } from '../audit/audit.service';
 import { ApiError, validationError } from '../common/api-error';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
@@ -37,6 +38,7 @@ export class JobsService {
     private readonly events: JobEvents,
     private readonly lifecycle: JobLifecycle,
     private readonly queues: HostQueues,
+    private readonly audit: AuditService,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
@@ -44,7 +46,7 @@ export class JobsService {
    * Validates with the job type's schema, writes the row (and the inventory change it implies)
    * in one transaction, then hands it to the dispatcher. A bad payload writes nothing.
    */
-  async submit(body: SubmitJobBody, idempotencyKey?: string): Promise<{ job: Job; replayed: boolean }> {
+  async submit(body: SubmitJobBody, idempotencyKey: string | undefined, submittedBy: string): Promise<{ job: Job; replayed: boolean }> {
     if (!isJobType(body.type)) {
       throw new ApiError(400, 'job_type_unknown', `unknown job type ${JSON.stringify(body.type)}`, { known: jobTypes });
     }
@@ -66,7 +68,7 @@ export class JobsService {
       if (prior) return { job: prior, replayed: true };
     }
 
-    const data = { type: body.type, hostId, payload, lockKey, idempotencyKey: idempotencyKey ?? null, requestHash: requestHash ?? null };
+    const data = { type: body.type, hostId, payload, lockKey, submittedBy, idempotencyKey: idempotencyKey ?? null, requestHash: requestHash ?? null };
     const onSubmit = effectsOf(def.name)?.onSubmit;
     let job: Job;
     try {
@@ -128,9 +130,10 @@ export class JobsService {
    * a running one is marked and its agent told to kill it (SIGTERM, then SIGKILL) and clean up —
    * it ends cancelled when the agent reports back.
    */
-  async cancel(id: string): Promise<Job> {
+  async cancel(id: string, actor: string): Promise<Job> {
     const job = await this.db.job.findUnique({ where: { id } });
     if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
+    await this.audit.record(actor, 'job.cancel', `job:${id}`, { state: job.state });
     if (isFinalJobState(job.state as JobState)) {
       throw new ApiError(409, 'job_final', `job ${id} already ended ${job.state}`, { state: job.state });
     }

@@ -11,6 +11,10 @@ export class RedisPolicyError extends Error {}
 export class HostQueues implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('HostQueues');
   private readonly connection: Redis;
+  /** The API's own Redis connection (its full-rights user): queues, cancel messages, host ACLs. */
+  get redis(): Redis {
+    return this.connection;
+  }
   private readonly queues = new Map<string, Queue<QueuedJobData>>();
 
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
@@ -31,8 +35,16 @@ export class HostQueues implements OnApplicationBootstrap, OnModuleDestroy {
         resolve(true);
       });
     });
-    if (ready) await this.checkPolicy();
-    else this.log.warn('Redis is not reachable: jobs wait in the outbox until it is');
+    if (!ready) {
+      this.log.warn('Redis is not reachable: jobs wait in the outbox until it is');
+      return;
+    }
+    try {
+      await this.checkPolicy();
+    } catch (err) {
+      this.connection.disconnect(); // start-up fails: leave nothing reconnecting behind
+      throw err;
+    }
   }
 
   private async checkPolicy(): Promise<void> {

@@ -1,6 +1,8 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { RequireScope } from '../auth/auth.decorators';
+import { actorOf, AuditService } from '../audit/audit.service';
+import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
+import type { Principal } from '../auth/tokens';
 import { ZodPipe } from '../common/zod.pipe';
 import { toOpenApi } from '../openapi/schemas';
 import { createWebhookBody, deliveryView, webhookView, WebhooksService, type CreateWebhookBody } from './webhooks.service';
@@ -10,7 +12,10 @@ import { createWebhookBody, deliveryView, webhookView, WebhooksService, type Cre
 @RequireScope('admin')
 @Controller('v1/webhooks')
 export class WebhooksController {
-  constructor(private readonly hooks: WebhooksService) {}
+  constructor(
+    private readonly hooks: WebhooksService,
+    private readonly audit: AuditService,
+  ) {}
 
   @Post()
   @ApiOperation({
@@ -18,8 +23,9 @@ export class WebhooksController {
     description: 'Answers the signing secret once. Deliveries are POSTs signed with X-Virtfleet-Signature: t=<unix>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>.',
   })
   @ApiBody({ schema: toOpenApi(createWebhookBody, 'input') })
-  async create(@Body(new ZodPipe(createWebhookBody)) body: CreateWebhookBody) {
+  async create(@Body(new ZodPipe(createWebhookBody)) body: CreateWebhookBody, @CurrentPrincipal() who: Principal) {
     const { webhook, secret } = await this.hooks.create(body);
+    await this.audit.record(actorOf(who), 'webhook.create', `webhook:${webhook.id}`, { url: webhook.url });
     return { webhook: webhookView(webhook), secret };
   }
 
@@ -30,8 +36,9 @@ export class WebhooksController {
 
   @Delete(':id')
   @HttpCode(204)
-  async remove(@Param('id', new ParseUUIDPipe()) id: string) {
+  async remove(@Param('id', new ParseUUIDPipe()) id: string, @CurrentPrincipal() who: Principal) {
     await this.hooks.remove(id);
+    await this.audit.record(actorOf(who), 'webhook.delete', `webhook:${id}`);
   }
 
   @Get(':id/deliveries')
