@@ -1,4 +1,15 @@
+import { mkdir, mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { NodeCommandRunner } from '@virtfleet/exec';
+import { REPO_ROOT, testServices } from '@virtfleet/testing';
 import { Fleet } from './support/fleet';
+
+interface Check {
+  id: string;
+  status: 'pass' | 'warn' | 'fail';
+  message: string;
+  fix?: string;
+}
 
 interface Facts {
   virtType: string;
@@ -43,5 +54,26 @@ describe('the host as the fleet sees it', () => {
     const programs = logs.items.map((l) => l.argv[0]);
     expect(programs).toEqual(expect.arrayContaining(['virsh', 'qemu-img', 'virt-install']));
     if (facts.kvm.device) expect(programs).toContain('qemu-system-x86_64');
+  });
+
+  it('virtfleet-agent doctor tells the truth about this host, and a 0700 storage root fails with its fix', async () => {
+    const closed = await mkdtemp(join(testServices().dir, 'closed-')); // mkdtemp makes it 0700
+    const root = join(closed, 'store');
+    await mkdir(root);
+    const runner = new NodeCommandRunner({ baseEnv: { ...process.env, VIRTFLEET_STORAGE_ROOT: root } });
+    const r = await runner.run({ cmd: 'node', args: [join(REPO_ROOT, 'dist/apps/agent/src/main.js'), 'doctor', '--json'] }, { timeoutMs: 120_000 });
+    expect(r.exitCode).toBe(1);
+    const checks = new Map((JSON.parse(r.stdout) as { checks: Check[] }).checks.map((c) => [c.id, c]));
+    expect(checks.get('libvirtd')?.status).toBe('pass');
+    expect(checks.get('storage-root')).toMatchObject({ status: 'fail', fix: `chmod o+x ${closed}` });
+    const facts = (await fleet.get<{ facts: Facts }>(`/v1/hosts/${fleet.hostId}`)).facts;
+    if (!facts.cpu.vmx && !facts.cpu.svm) expect(checks.get('cpu-virtualization')?.status).toBe('warn');
+    if (!facts.kvm.usable) expect(checks.get('kvm')).toMatchObject({ status: 'warn', message: expect.stringContaining('TCG') });
+  });
+
+  it('the host shows the doctor report its agent sent', async () => {
+    const host = await fleet.get<{ doctor: { checks: Check[] } | null }>(`/v1/hosts/${fleet.hostId}`);
+    expect(host.doctor?.checks.map((c) => c.id)).toEqual(expect.arrayContaining(['kvm', 'libvirtd', 'storage-root', 'qemu-img']));
+    expect(host.doctor?.checks.find((c) => c.id === 'storage-root')?.status).toBe('pass');
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManagedProcess, NodeCommandRunner, assertSucceeded } from '@virtfleet/exec';
 import { REPO_ROOT, createTestDatabase, freePort, testServices, waitFor, type TestDatabase } from '@virtfleet/testing';
@@ -55,6 +55,8 @@ export class Fleet {
     assertSucceeded(await runner.run({ cmd: 'node', args: [join(REPO_ROOT, 'scripts/build.mjs')] }));
     const s = testServices();
     const dir = await mkdtemp(join(s.dir, 'fleet-'));
+    await chmod(dir, 0o755); // QEMU (libvirt-qemu) must reach the disks in the storage root below
+
     const db = opts.databaseUrl ? undefined : await createTestDatabase();
     const adminToken = `vfa_e2e_${Math.random().toString(36).slice(2)}_${Date.now()}`;
     await writeFile(join(dir, 'admin-token'), adminToken, { mode: 0o600 });

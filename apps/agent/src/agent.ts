@@ -6,6 +6,7 @@ import {
   hostQueueName,
   isJobType,
   jobCatalog,
+  type DoctorReport,
   type HostFacts,
   type JobError,
   type JobType,
@@ -18,6 +19,7 @@ import { DiskHandlers } from './handlers/disks';
 import type { Handler, HandlerMap } from './handlers/handler';
 import { refreshHostHandler } from './handlers/host';
 import { noopHandler, sleepHandler } from './handlers/diagnostic';
+import { doctorChecks, doctorReportOf, gatherDoctorInput } from './host/doctor';
 import type { HostFactsCollector } from './host/host-facts';
 import { JobContext } from './job-context';
 import { toJobError } from './job-failure';
@@ -40,6 +42,7 @@ export class Agent {
   private readonly running = new Map<string, AbortController>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastFacts: HostFacts | undefined;
+  private lastDoctor: DoctorReport | undefined;
   private factsDirty = true;
   readonly handlers: HandlerMap;
   private readonly store: StorageRoot;
@@ -48,7 +51,7 @@ export class Agent {
     this.store = new StorageRoot(deps.config.storageRoot);
     const disks = new DiskHandlers(this.store);
     this.handlers = {
-      'refresh-host': refreshHostHandler(deps.facts, (f) => this.setFacts(f)),
+      'refresh-host': refreshHostHandler(deps.facts, (f) => void this.setFacts(f)),
       'create-disk': disks.createDisk,
       'inspect-disk': disks.inspectDisk,
       sleep: sleepHandler,
@@ -59,8 +62,9 @@ export class Agent {
   async start(): Promise<void> {
     const { config, log } = this.deps;
     await this.store.ensure();
-    this.setFacts(await this.deps.facts.collect((cmd, opts) => this.deps.runner.run(cmd, opts)));
+    await this.setFacts(await this.deps.facts.collect((cmd, opts) => this.deps.runner.run(cmd, opts)));
     log.info({ virtType: this.lastFacts?.virtType, kvm: this.lastFacts?.kvm.probe }, 'host facts collected');
+    for (const c of this.lastDoctor?.checks ?? []) if (c.status !== 'pass') log.warn({ check: c.id, fix: c.fix }, c.message);
     await this.sendHeartbeat();
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), config.heartbeatIntervalMs);
 
@@ -109,14 +113,18 @@ export class Agent {
     }
   }
 
-  private setFacts(facts: HostFacts): void {
+  /** New facts, and the doctor's report on them; both go out with the next heartbeat. */
+  private async setFacts(facts: HostFacts): Promise<void> {
     this.lastFacts = facts;
+    const input = await gatherDoctorInput(facts, (cmd, opts) => this.deps.runner.run(cmd, opts));
+    this.lastDoctor = doctorReportOf(doctorChecks(input));
     this.factsDirty = true;
   }
 
   private async sendHeartbeat(): Promise<void> {
     try {
-      const answer = await this.deps.api.heartbeat(this.factsDirty && this.lastFacts ? { facts: this.lastFacts } : {});
+      const fresh = this.factsDirty && this.lastFacts ? { facts: this.lastFacts, ...(this.lastDoctor ? { doctor: this.lastDoctor } : {}) } : {};
+      const answer = await this.deps.api.heartbeat(fresh);
       this.factsDirty = false;
       answer.cancel.forEach((id) => this.cancel(id));
     } catch (err) {

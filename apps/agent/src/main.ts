@@ -4,7 +4,8 @@ import pino from 'pino';
 import { NodeCommandRunner } from '@virtfleet/exec';
 import { Agent } from './agent';
 import { ApiClient } from './api-client';
-import { ConfigError, loadAgentConfig, toolEnvironment } from './config/agent.config';
+import { ConfigError, loadAgentConfig, loadHostConfig, toolEnvironment } from './config/agent.config';
+import { doctorChecks, doctorReportOf, formatDoctor, gatherDoctorInput } from './host/doctor';
 import { enroll } from './enroll';
 import { HostFactsCollector } from './host/host-facts';
 
@@ -66,6 +67,21 @@ function program(): Command {
     .action(async (o: { api: string; token: string; name?: string; labels?: string; storageRoot?: string; config: string }) => {
       const r = await enroll({ api: o.api, token: o.token, name: o.name, labels: o.labels, storageRoot: o.storageRoot, config: o.config });
       process.stdout.write(`enrolled as host ${r.name} (${r.hostId}); credentials in ${o.config}\nstart serving with: virtfleet-agent run --config ${o.config}\n`);
+    });
+  cli
+    .command('doctor')
+    .description('Check this host (KVM, libvirtd, tools, storage permissions, forwarding, SELinux/AppArmor); exits 1 on a failure.')
+    .addOption(new Option('--config <file>', 'agent config file (optional: doctor works before enrolling)').env('VIRTFLEET_AGENT_CONFIG'))
+    .option('--json', 'print the report as JSON')
+    .addHelpText('after', '\nEach check prints PASS, WARN or FAIL with a one-line fix. The agent sends the same report with its heartbeat (GET /v1/hosts/:id).')
+    .action(async (o: { config?: string; json?: boolean }) => {
+      const config = loadHostConfig({ ...process.env, ...(o.config ? { VIRTFLEET_AGENT_CONFIG: o.config } : {}) });
+      const runner = new NodeCommandRunner({ baseEnv: toolEnvironment(process.env) });
+      const exec = (cmd: Parameters<typeof runner.run>[0], opts?: Parameters<typeof runner.run>[1]) => runner.run(cmd, opts);
+      const facts = await new HostFactsCollector({ ...config, agentVersion: AGENT_VERSION }).collect(exec);
+      const report = doctorReportOf(doctorChecks(await gatherDoctorInput(facts, exec)));
+      process.stdout.write(o.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDoctor(report)}\n`);
+      process.exitCode = report.checks.some((c) => c.status === 'fail') ? 1 : 0;
     });
   cli
     .command('run', { isDefault: true })

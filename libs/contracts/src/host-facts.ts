@@ -44,3 +44,15 @@ export const hostFacts = z.object({
   collectedAt: z.string(),
 });
 export type HostFacts = z.infer<typeof hostFacts>;
+
+/** One check of `virtfleet-agent doctor`: what was found and, when it is not a pass, a one-line fix. */
+export const doctorCheck = z.object({
+  id: z.string(),
+  status: z.enum(['pass', 'warn', 'fail']),
+  message: z.string(),
+  fix: z.string().optional(),
+});
+export type DoctorCheck = z.infer<typeof doctorCheck>;
+
+export const doctorReport = z.object({ checks: z.array(doctorCheck), ranAt: z.string() });
+export type DoctorReport = z.infer<typeof doctorReport>;

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { hostFacts } from './host-facts';
+import { doctorReport, hostFacts } from './host-facts';
 import { jobError } from './job-state';
 
 // What agents send the API (POST /v1/agent/reports, POST /v1/agent/heartbeat).
@@ -48,7 +48,7 @@ export interface ReportAck {
   attempt?: number;
 }
 
-export const heartbeat = z.object({ facts: hostFacts.optional() });
+export const heartbeat = z.object({ facts: hostFacts.optional(), doctor: doctorReport.optional() });
 export type Heartbeat = z.infer<typeof heartbeat>;
 
 /** The API's answer to a heartbeat: running jobs of this host that were asked to cancel. */

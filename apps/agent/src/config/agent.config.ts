@@ -46,6 +46,26 @@ const ENV_KEYS: Record<string, keyof AgentConfig> = {
 export class ConfigError extends Error {}
 
 export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
+  return parseOrThrow(schema, sources(env), 'agent');
+}
+
+/** What `doctor` needs: works before the host is enrolled (no API URL or credentials yet). */
+const hostSchema = schema.pick({ libvirtUri: true, storageRoot: true, kvmProbeKernel: true, kvmProbeTimeoutMs: true });
+export type HostConfig = z.infer<typeof hostSchema>;
+export function loadHostConfig(env: NodeJS.ProcessEnv): HostConfig {
+  return parseOrThrow(hostSchema, sources(env), 'host');
+}
+
+function parseOrThrow<S extends z.ZodType>(s: S, raw: Record<string, unknown>, what: string): z.output<S> {
+  const parsed = s.safeParse(raw);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new ConfigError(`invalid ${what} configuration:\n${lines.join('\n')}`);
+  }
+  return parsed.data;
+}
+
+function sources(env: NodeJS.ProcessEnv): Record<string, unknown> {
   let fromFile: Record<string, unknown> = {};
   const file = env['VIRTFLEET_AGENT_CONFIG'];
   if (file) {
@@ -57,12 +77,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv): AgentConfig {
   }
   const fromEnv: Record<string, unknown> = {};
   for (const [key, field] of Object.entries(ENV_KEYS)) if (env[key]) fromEnv[field] = env[key];
-  const parsed = schema.safeParse({ ...fromFile, ...fromEnv });
-  if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => `  ${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new ConfigError(`invalid agent configuration:\n${lines.join('\n')}`);
-  }
-  return parsed.data;
+  return { ...fromFile, ...fromEnv };
 }
 
 /** The environment tools run with: the agent's own, as started. */

@@ -7,6 +7,8 @@ export function hostView(h: Host) {
     state: h.state,
     labels: h.labels,
     facts: h.facts,
+    doctor: h.doctor ?? null,
+    enrolledAt: h.enrolledAt?.toISOString() ?? null,
     lastHeartbeatAt: h.lastHeartbeatAt?.toISOString() ?? null,
     createdAt: h.createdAt.toISOString(),
   };

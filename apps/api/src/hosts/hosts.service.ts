@@ -44,7 +44,7 @@ export class HostsService implements OnApplicationBootstrap, OnApplicationShutdo
   async heartbeat(hostId: string, hb: Heartbeat): Promise<HeartbeatAnswer> {
     await this.db.host.updateMany({
       where: { id: hostId, state: { not: 'revoked' } },
-      data: { lastHeartbeatAt: new Date(), state: 'online', ...(hb.facts ? { facts: hb.facts } : {}) },
+      data: { lastHeartbeatAt: new Date(), state: 'online', ...(hb.facts ? { facts: hb.facts } : {}), ...(hb.doctor ? { doctor: hb.doctor } : {}) },
     });
     const cancel = await this.db.job.findMany({
       where: { hostId, state: 'running', cancelRequestedAt: { not: null } },
