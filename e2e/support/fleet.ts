@@ -69,14 +69,29 @@ export class Fleet {
     return fleet;
   }
 
-  /** What an operator does on a new host: a join token, then `virtfleet-agent enroll`. */
+  /** The fleet's own host: enrolled as an operator does it. */
   async enroll(name: string): Promise<void> {
+    const { hostId, configFile } = await this.enrollHost(name, this.storeRoot);
+    this.hostId = hostId;
+    this.configFile = configFile;
+  }
+
+  /** What an operator does on a new host: a join token, then `virtfleet-agent enroll`. */
+  async enrollHost(name: string, storeRoot: string): Promise<{ hostId: string; configFile: string }> {
     const token = await this.post('/v1/hosts/join-tokens', {});
     if (token.status !== 201) throw new Error(`join token: ${token.status} ${JSON.stringify(token.body)}`);
-    this.configFile = join(this.dir, `agent-${name}.json`);
-    const args = ['enroll', '--api', this.url, '--token', String(token.body['token']), '--name', name, '--config', this.configFile];
-    assertSucceeded(await runner.run({ cmd: 'node', args: [DIST('agent'), ...args, '--storage-root', this.storeRoot] }));
-    this.hostId = (JSON.parse(await readFile(this.configFile, 'utf8')) as { hostId: string }).hostId;
+    const configFile = join(this.dir, `agent-${name}.json`);
+    const args = ['enroll', '--api', this.url, '--token', String(token.body['token']), '--name', name, '--config', configFile];
+    assertSucceeded(await runner.run({ cmd: 'node', args: [DIST('agent'), ...args, '--storage-root', storeRoot] }));
+    return { hostId: (JSON.parse(await readFile(configFile, 'utf8')) as { hostId: string }).hostId, configFile };
+  }
+
+  /** Another agent process on this machine, for another enrolled host. */
+  startExtraAgent(configFile: string, logName: string): ManagedProcess {
+    return ManagedProcess.start('node', ['--enable-source-maps', DIST('agent')], {
+      env: { ...process.env, VIRTFLEET_AGENT_CONFIG: configFile, VIRTFLEET_HEARTBEAT_INTERVAL_MS: '1000', ...this.opts.agentEnv },
+      logFile: join(this.dir, `${logName}.log`),
+    });
   }
 
   async startApi(): Promise<void> {
