@@ -10,7 +10,7 @@ import {
   type ReportOutcome,
 } from '@virtfleet/contracts';
 import { PrismaService } from '../db/prisma.service';
-import { JobLifecycle, LIVE_STATES, endStateOf, type JobEnd } from '../jobs/job-lifecycle.service';
+import { JobLifecycle, LIVE_STATES, endStateOf, expiredError, type JobEnd } from '../jobs/job-lifecycle.service';
 import { JobEvents } from '../jobs/job-events';
 import { jobView } from '../jobs/job.view';
 
@@ -53,14 +53,19 @@ export class ReportsService {
 
   /** A delivery starts: the job runs as the next attempt; every older attempt is fenced off. */
   async claim(hostId: string, jobId: string): Promise<ReportAck> {
+    const now = new Date();
     const [job] = await this.db.job.updateManyAndReturn({
-      where: { id: jobId, hostId, state: { in: LIVE_STATES }, cancelRequestedAt: null },
-      data: { state: 'running', attempt: { increment: 1 }, startedAt: new Date(), progress: 0 },
+      where: { id: jobId, hostId, state: { in: LIVE_STATES }, cancelRequestedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
+      data: { state: 'running', attempt: { increment: 1 }, startedAt: now, progress: 0 },
     });
     if (!job) {
-      // Cancelled while it waited for an agent: it ends here, without running.
-      const asked = await this.db.job.findFirst({ where: { id: jobId, hostId, state: { in: LIVE_STATES }, cancelRequestedAt: { not: null } } });
-      if (asked) await this.lifecycle.finish(asked, { state: 'cancelled', error: { code: 'cancelled', message: 'cancelled before it started' } });
+      // Cancelled or expired while it waited for an agent: it ends here, without running.
+      const stopped = await this.db.job.findFirst({ where: { id: jobId, hostId, state: { in: LIVE_STATES } } });
+      if (stopped?.cancelRequestedAt) {
+        await this.lifecycle.finish(stopped, { state: 'cancelled', error: { code: 'cancelled', message: 'cancelled before it started' } });
+      } else if (stopped?.expiresAt && stopped.expiresAt <= now) {
+        await this.lifecycle.finish(stopped, { state: 'timed_out', error: expiredError(stopped.expiresAt) });
+      }
       return { outcome: await this.whyNot(hostId, jobId) };
     }
     this.events.publish({ event: 'job.updated', job: jobView(job) });

@@ -5,6 +5,7 @@ export function hostView(h: Host) {
     id: h.id,
     name: h.name,
     state: h.state,
+    maintenance: h.maintenance,
     labels: h.labels,
     facts: h.facts,
     doctor: h.doctor ?? null,

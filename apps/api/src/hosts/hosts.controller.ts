@@ -1,7 +1,7 @@
 import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
-import { actorOf } from '../audit/audit.service';
+import { actorOf, AuditService } from '../audit/audit.service';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import type { Principal } from '../auth/tokens';
 import { ZodPipe } from '../common/zod.pipe';
@@ -10,6 +10,8 @@ import { hostView } from './host.view';
 import { EnrollmentService, joinTokenBody } from './enrollment.service';
 import { HostsService } from './hosts.service';
 
+const maintenanceBody = z.object({ enabled: z.boolean().default(true) });
+
 @ApiTags('hosts')
 @ApiBearerAuth()
 @Controller('v1/hosts')
@@ -17,6 +19,7 @@ export class HostsController {
   constructor(
     private readonly hosts: HostsService,
     private readonly enrollment: EnrollmentService,
+    private readonly audit: AuditService,
   ) {}
 
   @Get()
@@ -43,6 +46,21 @@ export class HostsController {
   @ApiBody({ schema: toOpenApi(joinTokenBody, 'input') })
   async joinToken(@Body(new ZodPipe(joinTokenBody)) body: z.infer<typeof joinTokenBody>, @CurrentPrincipal() who: Principal) {
     return this.enrollment.joinToken(actorOf(who), body.ttlSeconds);
+  }
+
+  @Post(':id/maintenance')
+  @HttpCode(200)
+  @RequireScope('operate')
+  @ApiOperation({ summary: 'Maintenance mode on or off: no new placements on the host; what runs is not touched' })
+  @ApiBody({ schema: toOpenApi(maintenanceBody, 'input') })
+  async maintenance(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body(new ZodPipe(maintenanceBody)) body: z.infer<typeof maintenanceBody>,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const host = await this.hosts.setMaintenance(id, body.enabled);
+    await this.audit.record(actorOf(who), body.enabled ? 'host.maintenance.on' : 'host.maintenance.off', `host:${id}`);
+    return hostView(host);
   }
 
   @Delete(':id')

@@ -40,6 +40,12 @@ export class HostsService implements OnApplicationBootstrap, OnApplicationShutdo
     return host;
   }
 
+  async setMaintenance(id: string, enabled: boolean): Promise<Host> {
+    const n = await this.db.host.updateManyAndReturn({ where: { id }, data: { maintenance: enabled } });
+    if (!n[0]) throw new ApiError(404, 'host_not_found', `no host ${id}`);
+    return n[0];
+  }
+
   /** Records the heartbeat; answers the running jobs of this host that were asked to cancel. */
   async heartbeat(hostId: string, hb: Heartbeat): Promise<HeartbeatAnswer> {
     await this.db.host.updateMany({

@@ -20,6 +20,10 @@ export function endStateOf(error: JobError): Exclude<JobEnd['state'], 'succeeded
   return error.code === 'timed_out' ? 'timed_out' : error.code === 'cancelled' ? 'cancelled' : 'failed';
 }
 
+export function expiredError(expiresAt: Date): JobError {
+  return { code: 'expired', message: `not started before it expired at ${expiresAt.toISOString()}` };
+}
+
 /**
  * The one way a job becomes final: the row, the job type's inventory effect and the webhook
  * deliveries in one transaction, then the event. Whoever ends a job — an agent's report, a

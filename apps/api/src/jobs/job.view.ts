@@ -16,6 +16,7 @@ export function jobView(j: Job) {
     lockKey: j.lockKey ?? null,
     submittedBy: j.submittedBy ?? null,
     cancelRequestedAt: j.cancelRequestedAt?.toISOString() ?? null,
+    expiresAt: j.expiresAt?.toISOString() ?? null,
     createdAt: j.createdAt.toISOString(),
     queuedAt: j.queuedAt?.toISOString() ?? null,
     startedAt: j.startedAt?.toISOString() ?? null,

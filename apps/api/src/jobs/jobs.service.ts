@@ -18,6 +18,8 @@ export const submitJobBody = z.object({
   type: z.string(),
   hostId: z.uuid().optional(),
   payload: z.record(z.string(), z.unknown()).default({}),
+  /** A job that has not started by then never starts (it ends timed_out, code "expired"). */
+  expiresInSeconds: z.number().int().min(1).max(30 * 86_400).optional(),
 });
 export type SubmitJobBody = z.infer<typeof submitJobBody>;
 
@@ -68,7 +70,16 @@ export class JobsService {
       if (prior) return { job: prior, replayed: true };
     }
 
-    const data = { type: body.type, hostId, payload, lockKey, submittedBy, idempotencyKey: idempotencyKey ?? null, requestHash: requestHash ?? null };
+    const data = {
+      type: body.type,
+      hostId,
+      payload,
+      lockKey,
+      submittedBy,
+      expiresAt: body.expiresInSeconds ? new Date(Date.now() + body.expiresInSeconds * 1000) : null,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash: requestHash ?? null,
+    };
     const onSubmit = effectsOf(def.name)?.onSubmit;
     let job: Job;
     try {
@@ -187,11 +198,15 @@ export class JobsService {
     return prior;
   }
 
-  /** Until placement lands, a job without hostId goes to the only host, if there is exactly one. */
+  /**
+   * Until placement lands (issue 5), a job without hostId goes to the only host that can take new
+   * work: online, enrolled, not in maintenance.
+   */
   private async defaultHost(): Promise<string> {
-    const hosts = await this.db.host.findMany({ select: { id: true }, take: 2 });
+    const hosts = await this.db.host.findMany({ where: { state: 'online', maintenance: false }, select: { id: true }, take: 2 });
     if (hosts.length === 1 && hosts[0]) return hosts[0].id;
-    throw new ApiError(400, 'host_required', 'hostId is required when the fleet has more than one host');
+    if (hosts.length === 0) throw new ApiError(409, 'no_host_available', 'no host is online and out of maintenance: give hostId');
+    throw new ApiError(400, 'host_required', 'hostId is required when more than one host can take the job');
   }
 }
 

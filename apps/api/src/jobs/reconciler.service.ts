@@ -6,7 +6,7 @@ import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from '../queue/host-queues.service';
 import { Periodic } from '../common/periodic';
 import { Dispatcher } from './dispatcher.service';
-import { JobLifecycle } from './job-lifecycle.service';
+import { JobLifecycle, expiredError } from './job-lifecycle.service';
 
 const BATCH = 500;
 
@@ -39,8 +39,18 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     this.loop.stop();
   }
 
-  /** One pass over every queued/running job older than the grace period. */
+  /** Jobs that expired before an agent started them end timed_out, off their queue. */
+  private async expire(): Promise<void> {
+    const due = await this.db.job.findMany({ where: { state: { in: ['pending', 'queued'] }, expiresAt: { lte: new Date() } }, take: BATCH });
+    for (const job of due) {
+      await this.queues.forHost(job.hostId).remove(job.id).catch(() => 0); // an agent that has it anyway is refused at its claim
+      if (job.expiresAt) await this.lifecycle.finish(job, { state: 'timed_out', error: expiredError(job.expiresAt) });
+    }
+  }
+
+  /** One pass: expire what is due, then every queued/running job older than the grace period. */
   private async sweep(): Promise<void> {
+    await this.expire();
     const before = new Date(Date.now() - this.config.reconcileGraceMs);
     let restored = 0;
     let cursor: string | undefined;
