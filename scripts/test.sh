@@ -22,7 +22,8 @@ check lint npm run -s lint
 check build node scripts/build.mjs
 
 report=$(mktemp); trap 'rm -f "$report"' EXIT
-npx jest --ci --json --outputFile="$report" "$@"
+# --forceExit: a failing test that leaves a socket open must fail the run, not hang CI for 90 minutes.
+npx jest --ci --forceExit --json --outputFile="$report" "$@"
 jest_rc=$?
 read -r jp jf < <(node -e '
   try { const r = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));

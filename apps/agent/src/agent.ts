@@ -160,7 +160,8 @@ export class Agent {
       return;
     }
 
-    const timeout = AbortSignal.timeout(def.timeoutMs);
+    const limitMs = Math.min(def.timeoutMs, job.data.timeoutMs ?? Infinity);
+    const timeout = AbortSignal.timeout(limitMs);
     const cancel = new AbortController();
     this.running.set(jobId, cancel);
     const ctx = new JobContext(jobId, attempt, AbortSignal.any([timeout, cancel.signal]), this.deps.runner, api);
@@ -174,7 +175,7 @@ export class Agent {
       const error = cancel.signal.aborted
         ? { ...toJobError(err), code: 'cancelled', message: `cancelled on request: ${why}` }
         : timeout.aborted
-          ? { ...toJobError(err), code: 'timed_out', message: `job exceeded its ${def.timeoutMs / 1000}s limit: ${why}` }
+          ? { ...toJobError(err), code: 'timed_out', message: `job exceeded its ${limitMs / 1000}s limit: ${why}` }
           : toJobError(err);
       const deliveries = job.opts.attempts ?? 1;
       if (error.retryable && job.attemptsMade + 1 < deliveries) {

@@ -33,6 +33,8 @@ export function hostQueueName(hostId: string): string {
 export interface QueuedJobData {
   type: JobType;
   payload: unknown;
+  /** A tighter run-time limit than the type's own, when the submitter asked for one. */
+  timeoutMs?: number;
 }
 
 /** Redis pub/sub channel on which the API tells one host's agent to cancel a running job. */

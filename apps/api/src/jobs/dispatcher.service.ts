@@ -14,6 +14,7 @@ interface Dispatchable {
   payload: unknown;
   lockKey: string | null;
   seq: bigint;
+  timeoutMs: number | null;
 }
 
 export interface DispatchOutcome {
@@ -22,7 +23,7 @@ export interface DispatchOutcome {
   job?: Job;
 }
 
-const SELECT = { id: true, type: true, hostId: true, payload: true, lockKey: true, seq: true } as const;
+const SELECT = { id: true, type: true, hostId: true, payload: true, lockKey: true, seq: true, timeoutMs: true } as const;
 
 /**
  * The outbox: a job is a PostgreSQL row first (state pending); this puts it on its host queue
@@ -77,9 +78,9 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /** Puts the job on its host queue; a no-op while BullMQ still has a job of that id. Throws when Redis is down. */
-  async enqueue(job: Pick<Dispatchable, 'id' | 'type' | 'hostId' | 'payload'>): Promise<void> {
+  async enqueue(job: Pick<Dispatchable, 'id' | 'type' | 'hostId' | 'payload' | 'timeoutMs'>): Promise<void> {
     if (!isJobType(job.type)) throw new Error(`unknown job type ${job.type}`);
-    const data: QueuedJobData = { type: job.type, payload: job.payload };
+    const data: QueuedJobData = { type: job.type, payload: job.payload, ...(job.timeoutMs ? { timeoutMs: job.timeoutMs } : {}) };
     await this.queues.forHost(job.hostId).add(job.type, data, {
       jobId: job.id,
       attempts: jobCatalog[job.type].attempts,

@@ -17,6 +17,7 @@ export function jobView(j: Job) {
     submittedBy: j.submittedBy ?? null,
     cancelRequestedAt: j.cancelRequestedAt?.toISOString() ?? null,
     expiresAt: j.expiresAt?.toISOString() ?? null,
+    timeoutMs: j.timeoutMs ?? null,
     createdAt: j.createdAt.toISOString(),
     queuedAt: j.queuedAt?.toISOString() ?? null,
     startedAt: j.startedAt?.toISOString() ?? null,

@@ -20,6 +20,8 @@ export const submitJobBody = z.object({
   payload: z.record(z.string(), z.unknown()).default({}),
   /** A job that has not started by then never starts (it ends timed_out, code "expired"). */
   expiresInSeconds: z.number().int().min(1).max(30 * 86_400).optional(),
+  /** A tighter run-time limit than the job type's own: past it the job's processes are killed (timed_out). */
+  timeoutSeconds: z.number().int().min(1).optional(),
 });
 export type SubmitJobBody = z.infer<typeof submitJobBody>;
 
@@ -58,6 +60,9 @@ export class JobsService {
     }
     const parsed = def.payload.safeParse(body.payload);
     if (!parsed.success) throw validationError('payload_invalid', parsed.error, ['payload']);
+    if (body.timeoutSeconds && body.timeoutSeconds * 1000 > def.timeoutMs) {
+      throw new ApiError(400, 'timeout_invalid', `timeoutSeconds: ${body.type} allows at most ${def.timeoutMs / 1000} s`);
+    }
     const payload = parsed.data as Prisma.InputJsonValue;
     const lockKey = (def.lockKey as ((p: unknown) => string | undefined) | undefined)?.(parsed.data) ?? null;
     const hostId = body.hostId ?? (await this.defaultHost());
@@ -77,6 +82,7 @@ export class JobsService {
       lockKey,
       submittedBy,
       expiresAt: body.expiresInSeconds ? new Date(Date.now() + body.expiresInSeconds * 1000) : null,
+      timeoutMs: body.timeoutSeconds ? body.timeoutSeconds * 1000 : null,
       idempotencyKey: idempotencyKey ?? null,
       requestHash: requestHash ?? null,
     };
