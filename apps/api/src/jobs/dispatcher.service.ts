@@ -6,6 +6,7 @@ import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from '../queue/host-queues.service';
 import { Periodic } from '../common/periodic';
 import { JobEvents } from './job-events';
+import { LIVE_STATES } from './job-lifecycle.service';
 
 interface Dispatchable {
   id: string;
@@ -116,7 +117,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
       where: {
         hostId: job.hostId,
         lockKey: job.lockKey,
-        state: { in: ['pending', 'queued', 'running'] },
+        state: { in: LIVE_STATES },
         seq: { lt: job.seq },
       },
       select: { id: true },
