@@ -5,7 +5,25 @@ import { refreshHostJob } from './jobs/refresh-host.job';
 
 describe('jobCatalog', () => {
   it('holds the known job types', () => {
-    expect([...jobTypes].sort()).toEqual(['create-disk', 'inspect-disk', 'noop', 'refresh-host', 'sleep']);
+    expect([...jobTypes].sort()).toEqual([
+      'create-disk',
+      'create-vm',
+      'define-vm',
+      'destroy-vm',
+      'inspect-disk',
+      'noop',
+      'reboot-vm',
+      'refresh-host',
+      'resume-vm',
+      'set-autostart',
+      'set-memory',
+      'set-vcpus',
+      'shutdown-vm',
+      'sleep',
+      'start-vm',
+      'suspend-vm',
+      'undefine-vm',
+    ]);
     expect(Object.keys(jobCatalog).sort()).toEqual([...jobTypes].sort());
   });
 

@@ -4,9 +4,41 @@ import { inspectDiskJob } from './jobs/inspect-disk.job';
 import { refreshHostJob } from './jobs/refresh-host.job';
 import { noopJob } from './jobs/noop.job';
 import { sleepJob } from './jobs/sleep.job';
+import { createVmJob } from './jobs/create-vm.job';
+import {
+  defineVmJob,
+  destroyVmJob,
+  rebootVmJob,
+  resumeVmJob,
+  setAutostartJob,
+  setMemoryJob,
+  setVcpusJob,
+  shutdownVmJob,
+  startVmJob,
+  suspendVmJob,
+  undefineVmJob,
+} from './jobs/vm-lifecycle.jobs';
 
 // Every job type, declared once. API and agent both read this catalog.
-const definitions = [refreshHostJob, createDiskJob, inspectDiskJob, sleepJob, noopJob] as const;
+const definitions = [
+  refreshHostJob,
+  createDiskJob,
+  inspectDiskJob,
+  createVmJob,
+  defineVmJob,
+  startVmJob,
+  shutdownVmJob,
+  destroyVmJob,
+  rebootVmJob,
+  suspendVmJob,
+  resumeVmJob,
+  setAutostartJob,
+  setVcpusJob,
+  setMemoryJob,
+  undefineVmJob,
+  sleepJob,
+  noopJob,
+] as const;
 
 type Definition = (typeof definitions)[number];
 export type JobType = Definition['name'];

@@ -6,6 +6,8 @@ export interface Command {
   readonly env?: Readonly<Record<string, string>>;
   readonly timeoutMs?: number;
   readonly input?: string;
+  /** Values in the argv (a VNC password …) shown as *** wherever the command is reported or logged. */
+  readonly secrets?: readonly string[];
 }
 
 export interface RunOptions {
@@ -38,6 +40,13 @@ export interface CommandRunner {
 
 export function argvOf(command: Command): string[] {
   return [command.cmd, ...command.args];
+}
+
+/** The argv as results, logs and errors show it: secrets masked. */
+export function shownArgvOf(command: Command): string[] {
+  const secrets = (command.secrets ?? []).filter((s) => s.length > 0);
+  const argv = argvOf(command);
+  return secrets.length ? argv.map((a) => secrets.reduce((x, s) => x.split(s).join('***'), a)) : argv;
 }
 
 /** The last `max` characters, cut at a line start where possible. */

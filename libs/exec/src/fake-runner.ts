@@ -1,4 +1,4 @@
-import { argvOf, type Command, type CommandResult, type CommandRunner, type RunOptions } from './command';
+import { argvOf, shownArgvOf, type Command, type CommandResult, type CommandRunner, type RunOptions } from './command';
 
 export interface FakeOutcome {
   exitCode?: number | null;
@@ -36,7 +36,7 @@ export class FakeRunner implements CommandRunner {
     if (out.stdout) options.onStdout?.(out.stdout);
     if (out.stderr) options.onStderr?.(out.stderr);
     return {
-      argv,
+      argv: shownArgvOf(command),
       exitCode: out.spawnError ? null : out.exitCode === undefined ? 0 : out.exitCode,
       signal: out.signal ?? null,
       stdout: out.stdout ?? '',

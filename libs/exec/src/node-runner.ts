@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { StringDecoder } from 'node:string_decoder';
-import { argvOf, type Command, type CommandResult, type CommandRunner, type RunOptions } from './command';
+import { shownArgvOf, type Command, type CommandResult, type CommandRunner, type RunOptions } from './command';
 
 export interface NodeRunnerOptions {
   /** The environment every command starts from (the caller's config decides; libs/exec reads no env). */
@@ -25,7 +25,7 @@ export class NodeCommandRunner implements CommandRunner {
   }
 
   run(command: Command, opts: RunOptions = {}): Promise<CommandResult> {
-    const argv = argvOf(command);
+    const argv = shownArgvOf(command);
     const startedAt = new Date();
     const t0 = performance.now();
     const timeoutMs = opts.timeoutMs ?? command.timeoutMs;

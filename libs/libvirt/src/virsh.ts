@@ -31,6 +31,11 @@ export function virtInstallVersion(): Command {
   return { cmd: 'virt-install', args: ['--version'] };
 }
 
+/** `virt-install --osinfo list`: one OS per line, aliases after commas ("debian11, debianbullseye"). */
+export function virtInstallOsinfoList(): Command {
+  return { cmd: 'virt-install', args: ['--osinfo', 'list'] };
+}
+
 // Tool failures that say "not now" rather than "never": the job is retried with backoff.
 const TRANSIENT = [
   /Failed to connect socket to/i, // libvirtd (or virtlogd) not running / restarting
@@ -45,4 +50,16 @@ const TRANSIENT = [
 /** Whether a tool's stderr says the failure may pass by itself (libvirtd down, lock contention). */
 export function isTransientFailure(stderr: string): boolean {
   return TRANSIENT.some((re) => re.test(stderr));
+}
+
+/**
+ * A persistent, autostarted dir pool over one of our roots. virt-install otherwise creates one
+ * by itself, named after the folder, for every disk or ISO folder no pool covers yet.
+ */
+export function ensureDirPoolCommands(uri: string, name: string, dir: string): Command[] {
+  return [
+    virsh(uri, 'pool-define-as', '--name', name, '--type', 'dir', '--target', dir),
+    virsh(uri, 'pool-start', name),
+    virsh(uri, 'pool-autostart', name),
+  ];
 }

@@ -1,0 +1,755 @@
+import { randomBytes } from 'node:crypto';
+import {
+  POWER_STATES_BY_NUMBER,
+  type DomainInventory,
+  type DomainSnapshot,
+  type NetworkInventory,
+  type PoolInventory,
+  type PowerState,
+} from '@virtfleet/contracts';
+import { CommandFailedError, type Command, type CommandResult } from '@virtfleet/exec';
+import { childElement, childText, parseDomainXml, parseXml, scaledToBytes, type DomainXmlFacts } from './domain-xml';
+import { virsh } from './virsh';
+
+/** How the caller runs a process (a CommandRunner's run, a fake in tests). */
+export type RunCommand = (command: Command) => Promise<CommandResult>;
+
+export interface HostInventory {
+  domains: DomainInventory[];
+  networks: NetworkInventory[];
+  pools: PoolInventory[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Batches: many virsh commands in one process and one connection.
+//
+// Measured with virsh 9.0 (qemu:///system and the test driver):
+// - `virsh -q -c URI "a ; b ; c"` runs every command even when one fails; the failure only
+//   prints `error: …` to stderr, and the exit code is the LAST command's.
+// - Under -q, `echo X` prints X with no newline, so a marker is glued to the next output; the
+//   markers carry a random nonce so that no domain XML or snapshot name can forge one.
+// - One argv string is capped at 128 KiB by Linux (MAX_ARG_STRLEN, E2BIG past it), so a batch
+//   holds about 800 domains; larger hosts get a few batches, run in parallel.
+// - Commands read from stdin instead (no argv limit) are echoed back with a `virsh # ` prompt
+//   interleaved with the output, so stdin is not used.
+// ---------------------------------------------------------------------------------------------
+
+/** One command of a batch; `kind` and `id` name its output. */
+export interface BatchStep {
+  readonly kind: string;
+  /** A UUID, an index or empty: something virsh's own command parser reads as one plain word. */
+  readonly id: string;
+  /** Built from fixed words, UUIDs and quoteVirshArg() only: never a raw name. */
+  readonly command: string;
+}
+
+export interface BatchOutput {
+  /** Each step's stdout by `kind:id`, exactly as virsh printed it. */
+  readonly sections: Map<string, string>;
+  /** Whether the batch ran to its end marker. */
+  readonly complete: boolean;
+}
+
+export const MAX_BATCH_BYTES = 100_000;
+export const INVENTORY_TIMEOUT_MS = 120_000;
+
+const SAFE_WORD = /^[A-Za-z0-9._-]*$/;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const END = 'end';
+
+export function newBatchNonce(): string {
+  return randomBytes(8).toString('hex');
+}
+
+function marker(nonce: string, kind: string, id: string): string {
+  return `==vf-${nonce}:${kind}:${id}==`;
+}
+
+/**
+ * Quotes one argument for virsh's own command parser (the one that splits `a ; b`): inside
+ * single quotes nothing is special, not even `;`, `#` or a newline; a `'` is closed, escaped and
+ * reopened, as in sh. Verified by an echo round trip through real virsh (inventory.spec.ts).
+ */
+export function quoteVirshArg(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+function checkStep(step: BatchStep, nonce: string): void {
+  if (!/^[0-9a-f]+$/.test(nonce)) throw new Error(`batch nonce must be hex: ${nonce}`);
+  if (!step.kind || step.kind === END || !SAFE_WORD.test(step.kind) || !SAFE_WORD.test(step.id)) {
+    throw new Error(`unsafe batch marker ${step.kind}:${step.id}`);
+  }
+}
+
+/** The virsh processes that run `steps` in order: one, or a few for very large hosts. */
+export function virshBatchCommands(uri: string, steps: readonly BatchStep[], nonce: string): Command[] {
+  const end = `echo ${marker(nonce, END, '')}`;
+  const scripts: string[][] = [[]];
+  let size = Buffer.byteLength(end);
+  for (const step of steps) {
+    checkStep(step, nonce);
+    const piece = `echo ${marker(nonce, step.kind, step.id)} ; ${step.command}`;
+    const bytes = Buffer.byteLength(piece) + 3;
+    const current = scripts[scripts.length - 1] ?? [];
+    if (current.length > 0 && size + bytes > MAX_BATCH_BYTES) {
+      scripts.push([piece]);
+      size = Buffer.byteLength(end) + bytes;
+    } else {
+      current.push(piece);
+      size += bytes;
+    }
+  }
+  return scripts.map((pieces) => ({ ...virsh(uri, [...pieces, end].join(' ; ')), timeoutMs: INVENTORY_TIMEOUT_MS }));
+}
+
+export function parseBatchOutput(stdout: string, nonce: string): BatchOutput {
+  const re = new RegExp(`==vf-${nonce}:([A-Za-z0-9._-]+):([A-Za-z0-9._-]*)==\\n?`, 'g');
+  const sections = new Map<string, string>();
+  let complete = false;
+  let open: string | undefined;
+  let from = 0;
+  for (const m of stdout.matchAll(re)) {
+    if (open !== undefined) sections.set(open, stdout.slice(from, m.index));
+    open = m[1] === END ? undefined : `${m[1]}:${m[2]}`;
+    complete ||= m[1] === END;
+    from = m.index + m[0].length;
+  }
+  if (open !== undefined) sections.set(open, stdout.slice(from));
+  return { sections, complete };
+}
+
+export interface VirshErrors {
+  /** Names/UUIDs from `error: failed to get domain|network|pool 'X'`: the object does not exist. */
+  readonly gone: Set<string>;
+  /** `error:` lines that do not say "gone": the batch cannot be trusted. */
+  readonly unexplained: string[];
+}
+
+const GONE = /^error: failed to get (?:domain|network|pool) '(.*)'$/;
+// Second lines of a "gone" error, the benign answers of snapshot commands, and leases a driver
+// cannot tell (the test driver: "this function is not supported …: virNetworkGetDHCPLeases").
+const BENIGN = [
+  /^error: (?:Domain|Network|Storage pool) not found\b/,
+  /^error: Domain snapshot not found\b/,
+  /^error: domain '.*' has no current snapshot$/,
+  /^error: Failed to get leases info for /,
+  /^error: this function is not supported by the connection driver: virNetworkGetDHCPLeases$/,
+];
+
+/** Sorts virsh's `error:` lines; libvirt's own log lines (info/warning) are ignored. */
+export function classifyVirshErrors(stderr: string): VirshErrors {
+  const gone = new Set<string>();
+  const unexplained: string[] = [];
+  for (const line of stderr.split('\n')) {
+    if (!line.startsWith('error: ')) continue;
+    const m = GONE.exec(line);
+    if (m?.[1] !== undefined) gone.add(m[1]);
+    else if (!BENIGN.some((re) => re.test(line))) unexplained.push(line);
+  }
+  return { gone, unexplained };
+}
+
+/** Thrown when virsh's output cannot be trusted; carries argv, exit code and the stderr tail. */
+export class VirshInventoryError extends CommandFailedError {
+  constructor(result: CommandResult, why: string) {
+    super(result);
+    this.name = 'VirshInventoryError';
+    this.message = `${why} (${this.message})`;
+  }
+}
+
+export interface BatchRun {
+  readonly sections: Map<string, string>;
+  readonly gone: Set<string>;
+  /** The first result, to blame when a section is missing without a reason. */
+  readonly blame: CommandResult;
+}
+
+/** Runs the steps and fails unless every batch ran to its end with only "gone" errors. */
+export async function runVirshBatch(run: RunCommand, uri: string, steps: readonly BatchStep[], nonce = newBatchNonce()): Promise<BatchRun> {
+  const results = await Promise.all(virshBatchCommands(uri, steps, nonce).map((cmd) => run(cmd)));
+  const sections = new Map<string, string>();
+  const gone = new Set<string>();
+  for (const result of results) {
+    const out = parseBatchOutput(result.stdout, nonce);
+    if (!out.complete || result.timedOut || result.aborted || result.spawnError) {
+      throw new VirshInventoryError(result, 'virsh batch did not run to its end');
+    }
+    const errors = classifyVirshErrors(result.stderr);
+    if (errors.unexplained.length > 0) throw new VirshInventoryError(result, `virsh batch failed: ${errors.unexplained[0]}`);
+    out.sections.forEach((text, key) => sections.set(key, text));
+    errors.gone.forEach((id) => gone.add(id));
+  }
+  const blame = results[0];
+  if (!blame) throw new Error('no virsh batch was run');
+  return { sections, gone, blame };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Parsers of single virsh outputs
+// ---------------------------------------------------------------------------------------------
+
+/** `list --uuid`, `net-list --uuid`, `snapshot-list --name` …: one item a line, blank lines dropped. */
+export function parseLines(stdout: string | undefined): string[] {
+  return (stdout ?? '').split('\n').filter((line) => line.trim() !== '');
+}
+
+// virsh's own words for a state's reason (tools/virsh-domain-monitor.c), by state.state and
+// state.reason number, so that domstats reads like `virsh domstate --reason`.
+const REASONS: Readonly<Record<PowerState, readonly string[]>> = {
+  nostate: ['unknown'],
+  running: ['unknown', 'booted', 'migrated', 'restored', 'from snapshot', 'unpaused', 'migration canceled', 'save canceled', 'event wakeup', 'crashed', 'post-copy', 'post-copy failed'],
+  blocked: ['unknown'],
+  paused: ['unknown', 'user', 'migrating', 'saving', 'dumping', 'I/O error', 'watchdog', 'from snapshot', 'shutting down', 'creating snapshot', 'crashed', 'starting up', 'post-copy', 'post-copy failed', 'api error'],
+  shutdown: ['unknown', 'user'],
+  shutoff: ['unknown', 'shutdown', 'destroyed', 'crashed', 'migrated', 'saved', 'failed', 'from snapshot', 'daemon'],
+  crashed: ['unknown', 'panicked'],
+  pmsuspended: ['unknown'],
+};
+
+export interface DomainRunState {
+  readonly state: PowerState;
+  readonly reason?: string;
+}
+
+export function stateFromNumbers(state: number, reason: number | undefined): DomainRunState {
+  const power = POWER_STATES_BY_NUMBER[state] ?? 'nostate';
+  const word = reason === undefined ? undefined : (REASONS[power][reason] ?? 'unknown');
+  return word === undefined ? { state: power } : { state: power, reason: word };
+}
+
+/**
+ * `virsh domstats --state` → state by domain name:
+ *   Domain: 'tiny1'
+ *     state.state=5
+ *     state.reason=2
+ * A name may hold quotes; it runs to the line's last quote (libvirt refuses newlines in names).
+ */
+export function parseDomStats(stdout: string): Map<string, DomainRunState> {
+  const numbers = new Map<string, { state?: number; reason?: number }>();
+  let current: { state?: number; reason?: number } | undefined;
+  for (const line of stdout.split('\n')) {
+    const head = /^Domain: '(.*)'$/.exec(line);
+    if (head?.[1] !== undefined) {
+      current = {};
+      numbers.set(head[1], current);
+      continue;
+    }
+    const kv = /^\s+state\.(state|reason)=(\d+)$/.exec(line);
+    if (current && kv?.[1] && kv[2]) current[kv[1] === 'state' ? 'state' : 'reason'] = Number(kv[2]);
+  }
+  const out = new Map<string, DomainRunState>();
+  numbers.forEach((n, name) => {
+    if (n.state !== undefined) out.set(name, stateFromNumbers(n.state, n.reason));
+  });
+  return out;
+}
+
+export type NetworkXmlFacts = Pick<NetworkInventory, 'name' | 'uuid' | 'bridge' | 'forward' | 'xml'>;
+
+/** `virsh net-dumpxml`. No `<forward>` is an isolated network; `<forward/>` without a mode is NAT. */
+export function parseNetworkXml(xml: string): NetworkXmlFacts {
+  const net = parseXml(xml);
+  const name = childText(net, 'name');
+  if (net.name !== 'network' || !name) throw new Error('expected a <network> document with a name');
+  const uuid = childText(net, 'uuid');
+  const bridge = childElement(net, 'bridge')?.attrs['name'];
+  const forward = childElement(net, 'forward');
+  return {
+    name,
+    ...(uuid ? { uuid } : {}),
+    ...(bridge ? { bridge } : {}),
+    forward: forward ? (forward.attrs['mode'] ?? 'nat') : 'isolated',
+    xml,
+  };
+}
+
+export type PoolXmlFacts = Pick<PoolInventory, 'name' | 'path' | 'capacityBytes' | 'availableBytes'>;
+
+/** `virsh pool-dumpxml`: sizes are scaled integers in bytes unless a unit says otherwise. */
+export function parsePoolXml(xml: string): PoolXmlFacts {
+  const pool = parseXml(xml);
+  const name = childText(pool, 'name');
+  if (pool.name !== 'pool' || !name) throw new Error('expected a <pool> document with a name');
+  const path = childText(childElement(pool, 'target'), 'path');
+  const bytes = (tag: string) => {
+    const el = childElement(pool, tag);
+    return el ? scaledToBytes(el.text, el.attrs['unit'], 'bytes') : undefined;
+  };
+  const capacityBytes = bytes('capacity');
+  const availableBytes = bytes('available');
+  return {
+    name,
+    ...(path ? { path } : {}),
+    ...(capacityBytes !== undefined ? { capacityBytes } : {}),
+    ...(availableBytes !== undefined ? { availableBytes } : {}),
+  };
+}
+
+/** `virsh snapshot-dumpxml` (creationTime is epoch seconds). `current` comes from snapshot-current. */
+export function parseSnapshotXml(xml: string): Omit<DomainSnapshot, 'current'> {
+  const snap = parseXml(xml);
+  const name = childText(snap, 'name');
+  if (snap.name !== 'domainsnapshot' || !name) throw new Error('expected a <domainsnapshot> document with a name');
+  const created = childText(snap, 'creationTime');
+  const state = childText(snap, 'state');
+  const parent = childText(childElement(snap, 'parent'), 'name');
+  const description = childText(snap, 'description');
+  return {
+    name,
+    ...(created && /^\d+$/.test(created) ? { createdAt: new Date(Number(created) * 1000).toISOString() } : {}),
+    ...(state ? { state } : {}),
+    ...(parent ? { parent } : {}),
+    ...(description ? { description } : {}),
+  };
+}
+
+export interface DhcpLease {
+  /** Lower case, as in the domain XML. */
+  mac: string;
+  /** Without the prefix length. */
+  ip: string;
+  prefix?: number;
+  protocol: 'ipv4' | 'ipv6';
+  /** `2030-01-26 05:09:20`, the host's local time as virsh prints it. */
+  expiry: string;
+  hostname?: string;
+  clientId?: string;
+}
+
+const LEASE_LINE = /^\s*(\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2})\s+([0-9A-Fa-f:]+)\s+(ipv4|ipv6)\s+([^\s/]+)(?:\/(\d+))?\s+(\S+)\s+(\S+)\s*$/;
+
+/**
+ * `virsh -q net-dhcp-leases NET`. Columns as virsh 9.0 printed them from libvirt's lease status
+ * file, `-` for an empty hostname or client ID (header lines without -q are skipped):
+ *   2030-01-26 05:09:20   52:54:00:74:06:89   ipv4   10.213.9.130/24   -       -
+ *   2030-01-26 05:09:20   52:54:00:74:06:89   ipv6   fd00:9::150/64    -       00:04:aa:bb
+ */
+export function parseDhcpLeases(stdout: string): DhcpLease[] {
+  const leases: DhcpLease[] = [];
+  for (const line of stdout.split('\n')) {
+    const m = LEASE_LINE.exec(line);
+    if (!m) continue;
+    const [, expiry = '', mac = '', protocol, ip = '', prefix, hostname, clientId] = m;
+    leases.push({
+      mac: mac.toLowerCase(),
+      ip,
+      ...(prefix ? { prefix: Number(prefix) } : {}),
+      protocol: protocol === 'ipv6' ? 'ipv6' : 'ipv4',
+      expiry,
+      ...(hostname && hostname !== '-' ? { hostname } : {}),
+      ...(clientId && clientId !== '-' ? { clientId } : {}),
+    });
+  }
+  return leases;
+}
+
+/** Leases → IP addresses by MAC, in lease order, without duplicates. */
+export function addressesByMac(leases: readonly DhcpLease[]): Map<string, string[]> {
+  const byMac = new Map<string, string[]>();
+  for (const { mac, ip } of leases) {
+    const ips = byMac.get(mac) ?? [];
+    if (!ips.includes(ip)) ips.push(ip);
+    byMac.set(mac, ips);
+  }
+  return byMac;
+}
+
+export function netDhcpLeases(uri: string, network: string): Command {
+  return virsh(uri, 'net-dhcp-leases', '--network', network);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events
+// ---------------------------------------------------------------------------------------------
+
+/**
+ * All domain events of all domains, one line each (lifecycle included: `--all` registers every
+ * domain event type; checked on qemu:///system). `virsh event` never reports network events:
+ * run virshNetworkEventLoop() as a second process for those.
+ */
+export function virshEventLoop(uri: string): Command {
+  return virsh(uri, 'event', '--all', '--loop', '--timestamp');
+}
+
+/** Network lifecycle events (Defined, Undefined, Started, Stopped). net-event has no --all. */
+export function virshNetworkEventLoop(uri: string): Command {
+  return virsh(uri, 'net-event', '--event', 'lifecycle', '--loop', '--timestamp');
+}
+
+export interface VirshEvent {
+  /** ISO time from --timestamp. */
+  at?: string;
+  /** lifecycle, reboot, device-added, agent-lifecycle … */
+  event: string;
+  domain?: string;
+  network?: string;
+  /** The rest: `Stopped Destroyed`, `virtio-disk1`, `state: 'connected' reason: 'channel event'`, `disk hdc: opened`. */
+  detail?: string;
+}
+
+const EVENT_LINE = /^(?:(\d{4}-\d{2}-\d{2}) (\d{2}:\d{2}:\d{2}(?:\.\d+)?)([+-]\d{2})(\d{2}): )?event '([^']+)' for (domain|network) (.*)$/;
+// Printed by virsh with no detail at all (virshEventGenericPrint).
+const NO_DETAIL = new Set(['reboot', 'control-error', 'pm-wakeup', 'pm-suspend', 'pm-suspend-disk']);
+// Printed as `for domain 'NAME' disk ALIAS: …`.
+const DISK_FORM = new Set(['tray-change', 'disk-change']);
+
+/**
+ * One line of virshEventLoop()/virshNetworkEventLoop() output, or null for anything else
+ * (`events received: 1`, and the tab-indented lines that follow job-completed/tunable).
+ * Domain names may hold quotes and colons; the name is taken to end at the last `': ` (no
+ * detail virsh prints for lifecycle/agent/device events contains one), so only a free-form
+ * detail (an io-error path) holding `': ` could be split wrongly.
+ */
+export function parseVirshEventLine(line: string): VirshEvent | null {
+  const m = EVENT_LINE.exec(line.replace(/\r?\n$/, ''));
+  if (!m) return null;
+  const [, date, time, offH, offM, event = '', kind, rest = ''] = m;
+  const at = date && time ? isoTime(date, time, `${offH}:${offM}`) : undefined;
+  const subject = kind === 'network' ? splitNetwork(rest) : splitDomain(event, rest);
+  if (!subject) return null;
+  const out: VirshEvent = { event };
+  if (at) out.at = at;
+  if (kind === 'network') out.network = subject.name;
+  else out.domain = subject.name;
+  if (subject.detail) out.detail = subject.detail;
+  return out;
+}
+
+function isoTime(date: string, time: string, offset: string): string | undefined {
+  const ms = Date.parse(`${date}T${time}${offset}`);
+  return Number.isNaN(ms) ? undefined : new Date(ms).toISOString();
+}
+
+interface Subject {
+  name: string;
+  detail?: string;
+}
+
+function splitDomain(event: string, rest: string): Subject | null {
+  if (!rest.startsWith("'")) return null;
+  const body = rest.slice(1);
+  if (NO_DETAIL.has(event) && body.endsWith("'")) return { name: body.slice(0, -1) };
+  if (body.endsWith("':")) return { name: body.slice(0, -2) }; // multi-line events: details follow on tab lines
+  if (DISK_FORM.has(event)) {
+    const at = body.lastIndexOf("' disk ");
+    if (at >= 0) return { name: body.slice(0, at), detail: body.slice(at + 2) };
+  }
+  const at = body.lastIndexOf("': ");
+  if (at >= 0) return { name: body.slice(0, at), detail: body.slice(at + 3) };
+  return body.endsWith("'") ? { name: body.slice(0, -1) } : null;
+}
+
+// virsh 9.0 prints network names unquoted: `event 'lifecycle' for network vfh-a-br: Started`.
+function splitNetwork(rest: string): Subject | null {
+  const quoted = /^'(.*)'(?:: (.*))?$/.exec(rest);
+  if (quoted?.[1] !== undefined) return quoted[2] ? { name: quoted[1], detail: quoted[2] } : { name: quoted[1] };
+  const at = rest.lastIndexOf(': ');
+  if (at > 0) return { name: rest.slice(0, at), detail: rest.slice(at + 2) };
+  return rest ? { name: rest } : null;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Full host inventory
+// ---------------------------------------------------------------------------------------------
+
+const LIST_STEPS: readonly (readonly [string, string])[] = [
+  ['dom-all', 'list --all --uuid'],
+  ['dom-autostart', 'list --all --autostart --uuid'],
+  ['dom-persistent', 'list --all --persistent --uuid'],
+  ['dom-snapshots', 'list --all --with-snapshot --uuid'],
+  ['dom-state', 'domstats --state'],
+  ['net-all', 'net-list --all --uuid'],
+  ['net-active', 'net-list --uuid'],
+  ['net-autostart', 'net-list --all --autostart --uuid'],
+  ['net-persistent', 'net-list --all --persistent --uuid'],
+  ['pool-all', 'pool-list --all --uuid'],
+  ['pool-active', 'pool-list --uuid'],
+  ['pool-autostart', 'pool-list --all --autostart --uuid'],
+  ['pool-persistent', 'pool-list --all --persistent --uuid'],
+];
+
+/** Step 1: every list the inventory needs, in one virsh process. */
+export function inventoryListSteps(): BatchStep[] {
+  return LIST_STEPS.map(([kind, command]) => ({ kind, id: '', command }));
+}
+
+export interface InventoryLists {
+  readonly domains: readonly string[];
+  readonly domainAutostart: ReadonlySet<string>;
+  readonly domainPersistent: ReadonlySet<string>;
+  readonly domainsWithSnapshots: readonly string[];
+  readonly states: ReadonlyMap<string, DomainRunState>;
+  readonly networks: readonly string[];
+  readonly networkActive: ReadonlySet<string>;
+  readonly networkAutostart: ReadonlySet<string>;
+  readonly networkPersistent: ReadonlySet<string>;
+  readonly pools: readonly string[];
+  readonly poolActive: ReadonlySet<string>;
+  readonly poolAutostart: ReadonlySet<string>;
+  readonly poolPersistent: ReadonlySet<string>;
+}
+
+export function parseInventoryLists(sections: ReadonlyMap<string, string>): InventoryLists {
+  const list = (kind: string) => parseLines(sections.get(`${kind}:`)).map((l) => l.trim()).filter((l) => UUID.test(l));
+  const set = (kind: string) => new Set(list(kind));
+  return {
+    domains: list('dom-all'),
+    domainAutostart: set('dom-autostart'),
+    domainPersistent: set('dom-persistent'),
+    domainsWithSnapshots: list('dom-snapshots'),
+    states: parseDomStats(sections.get('dom-state:') ?? ''),
+    networks: list('net-all'),
+    networkActive: set('net-active'),
+    networkAutostart: set('net-autostart'),
+    networkPersistent: set('net-persistent'),
+    pools: list('pool-all'),
+    poolActive: set('pool-active'),
+    poolAutostart: set('pool-autostart'),
+    poolPersistent: set('pool-persistent'),
+  };
+}
+
+/** Step 2: the XML of every object, the snapshot names, and the DHCP leases of active networks. */
+export function inventoryDetailSteps(lists: InventoryLists): BatchStep[] {
+  const steps: BatchStep[] = lists.domains.map((id) => ({ kind: 'x', id, command: `dumpxml ${id}` }));
+  for (const id of lists.domainsWithSnapshots) steps.push(...snapshotListSteps(id));
+  for (const id of lists.networks) {
+    steps.push({ kind: 'n', id, command: `net-dumpxml ${id}` });
+    if (lists.networkActive.has(id)) steps.push({ kind: 'l', id, command: `net-dhcp-leases ${id}` });
+  }
+  for (const id of lists.pools) steps.push({ kind: 'p', id, command: `pool-dumpxml ${id}` });
+  return steps;
+}
+
+function snapshotListSteps(uuid: string): BatchStep[] {
+  return [
+    { kind: 'sn', id: uuid, command: `snapshot-list ${uuid} --name` },
+    { kind: 'sc', id: uuid, command: `snapshot-current ${uuid} --name` },
+  ];
+}
+
+/** Snapshot names per domain UUID, and the current one, from the `sn`/`sc` sections. */
+export interface SnapshotNames {
+  readonly names: string[];
+  readonly current?: string;
+}
+
+export function readSnapshotNames(sections: ReadonlyMap<string, string>, uuid: string): SnapshotNames {
+  const current = sections.get(`sc:${uuid}`)?.replace(/\n$/, '');
+  return { names: parseLines(sections.get(`sn:${uuid}`)), ...(current ? { current } : {}) };
+}
+
+/** Step 3 (only when some domain has snapshots): each snapshot's XML. Names are quoted, never bare. */
+export function snapshotXmlSteps(byDomain: ReadonlyMap<string, SnapshotNames>): BatchStep[] {
+  const steps: BatchStep[] = [];
+  byDomain.forEach(({ names }, uuid) => {
+    names.forEach((name, i) => {
+      steps.push({ kind: 's', id: `${uuid}.${i}`, command: `snapshot-dumpxml --domain ${uuid} --snapshotname ${quoteVirshArg(name)}` });
+    });
+  });
+  return steps;
+}
+
+async function collectSnapshots(run: RunCommand, uri: string, byDomain: ReadonlyMap<string, SnapshotNames>): Promise<Map<string, DomainSnapshot[]>> {
+  const out = new Map<string, DomainSnapshot[]>();
+  const steps = snapshotXmlSteps(byDomain);
+  if (steps.length === 0) return out;
+  const batch = await runVirshBatch(run, uri, steps);
+  byDomain.forEach(({ names, current }, uuid) => {
+    const snaps: DomainSnapshot[] = [];
+    names.forEach((_, i) => {
+      const xml = batch.sections.get(`s:${uuid}.${i}`)?.trim();
+      // Empty: deleted since it was listed (virsh said "Domain snapshot not found").
+      if (xml) snaps.push({ ...parseSnapshotXml(xml), current: false });
+    });
+    out.set(uuid, snaps.map((s) => ({ ...s, current: s.name === current })));
+  });
+  return out;
+}
+
+const ACTIVE_STATES: ReadonlySet<PowerState> = new Set(['running', 'blocked', 'paused', 'pmsuspended']);
+
+interface DomainExtras {
+  readonly run?: DomainRunState;
+  readonly persistent: boolean;
+  readonly autostart: boolean;
+  readonly snapshots: DomainSnapshot[];
+  /** Leases by network name, then by MAC. */
+  readonly leases: ReadonlyMap<string, ReadonlyMap<string, string[]>>;
+}
+
+export function assembleDomain(facts: DomainXmlFacts, extras: DomainExtras): DomainInventory {
+  const state = extras.run?.state ?? 'nostate';
+  // A lease outlives a domain that was shut off (until it expires): only a live domain has one.
+  const live = ACTIVE_STATES.has(state);
+  const interfaces = facts.interfaces.map((iface) => {
+    const ips = live && iface.network && iface.mac ? extras.leases.get(iface.network)?.get(iface.mac.toLowerCase()) : undefined;
+    return ips && ips.length > 0 ? { ...iface, addresses: ips } : iface;
+  });
+  return {
+    ...facts,
+    state,
+    ...(extras.run?.reason ? { reason: extras.run.reason } : {}),
+    persistent: extras.persistent,
+    autostart: extras.autostart,
+    interfaces,
+    snapshots: extras.snapshots,
+  };
+}
+
+/** A section that is empty must be explained by a "failed to get …" error, or nothing is trusted. */
+function requiredSection(batch: BatchRun, key: string, id: string): string | undefined {
+  const text = batch.sections.get(key);
+  if (text?.trim()) return text;
+  if (batch.gone.has(id)) return undefined;
+  throw new VirshInventoryError(batch.blame, `virsh printed nothing for ${key} and did not say it is gone`);
+}
+
+function leasesByNetwork(batch: BatchRun, networks: readonly NetworkInventory[]): Map<string, Map<string, string[]>> {
+  const out = new Map<string, Map<string, string[]>>();
+  for (const net of networks) {
+    const text = net.uuid ? batch.sections.get(`l:${net.uuid}`) : undefined;
+    if (text) out.set(net.name, addressesByMac(parseDhcpLeases(text)));
+  }
+  return out;
+}
+
+function assembleNetworks(batch: BatchRun, lists: InventoryLists): NetworkInventory[] {
+  const out: NetworkInventory[] = [];
+  for (const id of lists.networks) {
+    const xml = requiredSection(batch, `n:${id}`, id);
+    if (!xml) continue;
+    out.push({
+      ...parseNetworkXml(xml),
+      active: lists.networkActive.has(id),
+      autostart: lists.networkAutostart.has(id),
+      persistent: lists.networkPersistent.has(id),
+    });
+  }
+  return out;
+}
+
+function assemblePools(batch: BatchRun, lists: InventoryLists): PoolInventory[] {
+  const out: PoolInventory[] = [];
+  for (const id of lists.pools) {
+    const xml = requiredSection(batch, `p:${id}`, id);
+    if (!xml) continue;
+    out.push({
+      ...parsePoolXml(xml),
+      active: lists.poolActive.has(id),
+      autostart: lists.poolAutostart.has(id),
+      persistent: lists.poolPersistent.has(id),
+    });
+  }
+  return out;
+}
+
+/**
+ * Everything libvirt knows on the host, in 2 virsh processes (3 when some domain has
+ * snapshots; a few more past ~800 domains, see MAX_BATCH_BYTES), whatever the domain count.
+ * A domain, network or pool that disappears while this runs is simply absent; any other virsh
+ * error throws a VirshInventoryError, because a full report's absent domains count as gone.
+ */
+export async function collectInventory(run: RunCommand, uri: string): Promise<HostInventory> {
+  const listBatch = await runVirshBatch(run, uri, inventoryListSteps());
+  const lists = parseInventoryLists(listBatch.sections);
+  const batch = await runVirshBatch(run, uri, inventoryDetailSteps(lists));
+  const names = new Map<string, SnapshotNames>();
+  for (const id of lists.domainsWithSnapshots) names.set(id, readSnapshotNames(batch.sections, id));
+  const snapshots = await collectSnapshots(run, uri, names);
+  const networks = assembleNetworks(batch, lists);
+  const leases = leasesByNetwork(batch, networks);
+  const domains: DomainInventory[] = [];
+  for (const id of lists.domains) {
+    const xml = requiredSection(batch, `x:${id}`, id);
+    if (!xml) continue;
+    const facts = parseDomainXml(xml);
+    domains.push(
+      assembleDomain(facts, {
+        run: lists.states.get(facts.name),
+        persistent: lists.domainPersistent.has(id),
+        autostart: lists.domainAutostart.has(id),
+        snapshots: snapshots.get(id) ?? [],
+        leases,
+      }),
+    );
+  }
+  return { domains, networks, pools: assemblePools(batch, lists) };
+}
+
+// ---------------------------------------------------------------------------------------------
+// One domain
+// ---------------------------------------------------------------------------------------------
+
+/** Whether virsh's stderr says the domain does not exist. */
+export function isDomainNotFound(stderr: string): boolean {
+  return /failed to get domain|Domain not found/.test(stderr);
+}
+
+/** `virsh domuuid --domain NAME` in argv form: a name never goes through virsh's batch parser. */
+export function domainUuidCommand(uri: string, name: string): Command {
+  return virsh(uri, 'domuuid', '--domain', name);
+}
+
+export function readDomainSteps(uuid: string): BatchStep[] {
+  if (!UUID.test(uuid)) throw new Error(`not a UUID: ${uuid}`);
+  return [
+    { kind: 'x', id: uuid, command: `dumpxml ${uuid}` },
+    { kind: 'st', id: uuid, command: `domstats --state ${uuid}` },
+    { kind: 'dom-autostart', id: '', command: 'list --all --autostart --uuid' },
+    { kind: 'dom-persistent', id: '', command: 'list --all --persistent --uuid' },
+    ...snapshotListSteps(uuid),
+  ];
+}
+
+async function resolveUuid(run: RunCommand, uri: string, ref: { uuid?: string; name?: string }): Promise<string | null> {
+  if (ref.uuid) return ref.uuid.toLowerCase();
+  if (!ref.name) throw new Error('readDomain needs a uuid or a name');
+  const result = await run(domainUuidCommand(uri, ref.name));
+  if (result.exitCode !== 0 && !result.timedOut && !result.aborted && isDomainNotFound(result.stderr)) return null;
+  if (result.exitCode !== 0 || result.timedOut || result.aborted) throw new CommandFailedError(result);
+  const uuid = result.stdout.trim();
+  if (!UUID.test(uuid)) throw new VirshInventoryError(result, `domuuid printed no UUID: ${uuid.slice(0, 80)}`);
+  return uuid.toLowerCase();
+}
+
+async function leasesFor(run: RunCommand, uri: string, facts: DomainXmlFacts): Promise<Map<string, Map<string, string[]>>> {
+  const networks = [...new Set(facts.interfaces.flatMap((i) => (i.network ? [i.network] : [])))];
+  const out = new Map<string, Map<string, string[]>>();
+  if (networks.length === 0) return out;
+  const steps = networks.map((name, i) => ({ kind: 'l', id: String(i), command: `net-dhcp-leases --network ${quoteVirshArg(name)}` }));
+  const batch = await runVirshBatch(run, uri, steps);
+  networks.forEach((name, i) => out.set(name, addressesByMac(parseDhcpLeases(batch.sections.get(`l:${i}`) ?? ''))));
+  return out;
+}
+
+/**
+ * One domain by UUID (preferred) or name, the same shape collectInventory gives; null when it
+ * does not exist. A name is resolved with its own argv-form virsh call, never put in a batch;
+ * virsh also accepts an ID or UUID there, so a domain whose XML name differs counts as absent.
+ */
+export async function readDomain(run: RunCommand, uri: string, ref: { uuid?: string; name?: string }): Promise<DomainInventory | null> {
+  const uuid = await resolveUuid(run, uri, ref);
+  if (!uuid) return null;
+  const batch = await runVirshBatch(run, uri, readDomainSteps(uuid));
+  const xml = requiredSection(batch, `x:${uuid}`, uuid);
+  if (!xml) return null;
+  const facts = parseDomainXml(xml);
+  if (ref.name !== undefined && !ref.uuid && facts.name !== ref.name) return null;
+  const runState = parseDomStats(batch.sections.get(`st:${uuid}`) ?? '').get(facts.name);
+  const names = new Map([[uuid, readSnapshotNames(batch.sections, uuid)]]);
+  const live = runState !== undefined && ACTIVE_STATES.has(runState.state);
+  const [snapshots, leases] = await Promise.all([
+    collectSnapshots(run, uri, names),
+    live ? leasesFor(run, uri, facts) : Promise.resolve(new Map<string, Map<string, string[]>>()),
+  ]);
+  const listed = (kind: string) => parseLines(batch.sections.get(`${kind}:`)).some((l) => l.trim().toLowerCase() === uuid);
+  return assembleDomain(facts, {
+    run: runState,
+    persistent: listed('dom-persistent'),
+    autostart: listed('dom-autostart'),
+    snapshots: snapshots.get(uuid) ?? [],
+    leases,
+  });
+}
