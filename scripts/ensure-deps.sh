@@ -21,6 +21,23 @@ command -v tini >/dev/null || need+=(tini)
 command -v prlimit >/dev/null || need+=(util-linux)
 have_pkg dnsmasq-base || need+=(dnsmasq-base)
 have_pkg iptables || need+=(iptables)
+# VM end-to-end tests: scripts/guest-fixtures.sh builds the tiny guest (kernel + busybox initramfs,
+# syslinux boot disk, ISO images) from these; libguestfs reads guest disks.
+have_pkg linux-image-amd64 || need+=(linux-image-amd64)
+have_pkg syslinux-common || need+=(syslinux-common)       # mbr.bin, ldlinux.c32
+have_pkg isolinux || need+=(isolinux)                     # isolinux.bin for the bootable CD
+command -v syslinux >/dev/null || need+=(syslinux)
+command -v mcopy >/dev/null || need+=(mtools)
+command -v mkfs.vfat >/dev/null || need+=(dosfstools)
+command -v sfdisk >/dev/null || need+=(fdisk)
+command -v mkfs.ext4 >/dev/null || need+=(e2fsprogs)
+command -v cpio >/dev/null || need+=(cpio)
+command -v modinfo >/dev/null || need+=(kmod)
+command -v xz >/dev/null || need+=(xz-utils)
+command -v python3 >/dev/null || need+=(python3)
+command -v xorriso >/dev/null || need+=(xorriso)          # ISO images; virt-install --location ISO reads them with it
+command -v flock >/dev/null || need+=(util-linux)
+command -v guestfish >/dev/null || need+=(libguestfs-tools)
 
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || vf_die "missing Debian packages (${need[*]}); run as root or install them"
