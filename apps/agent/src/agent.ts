@@ -13,9 +13,12 @@ import {
   type QueuedJobData,
 } from '@virtfleet/contracts';
 import type { CommandRunner } from '@virtfleet/exec';
+import { ensureDirPoolCommands, virtInstallOsinfoList } from '@virtfleet/libvirt';
 import type { ApiClient } from './api-client';
 import type { AgentConfig } from './config/agent.config';
 import { DiskHandlers } from './handlers/disks';
+import { VmHandlers } from './handlers/vms';
+import { InventoryReporter } from './inventory/inventory-reporter';
 import type { Handler, HandlerMap } from './handlers/handler';
 import { refreshHostHandler } from './handlers/host';
 import { noopHandler, sleepHandler } from './handlers/diagnostic';
@@ -46,14 +49,47 @@ export class Agent {
   private factsDirty = true;
   readonly handlers: HandlerMap;
   private readonly store: StorageRoot;
+  private readonly iso: StorageRoot;
+  readonly inventory: InventoryReporter;
+  private osVariants: Promise<ReadonlySet<string>> | undefined;
 
   constructor(private readonly deps: AgentDeps) {
     this.store = new StorageRoot(deps.config.storageRoot);
+    this.iso = new StorageRoot(deps.config.isoRoot);
     const disks = new DiskHandlers(this.store);
+    this.inventory = new InventoryReporter({
+      runner: deps.runner,
+      uri: deps.config.libvirtUri,
+      sink: deps.api,
+      log: deps.log,
+      intervalMs: deps.config.inventoryIntervalMs,
+    });
+    const vms = new VmHandlers({
+      uri: deps.config.libvirtUri,
+      store: this.store,
+      iso: this.iso,
+      consoleLogDir: deps.config.consoleLogDir,
+      // libvirt's test driver refuses --virt-type; real hosts use what the KVM probe found.
+      virtType: () => (deps.config.libvirtUri.startsWith('test:') ? undefined : this.lastFacts?.virtType),
+      knownOsVariants: (ctx) => (this.osVariants ??= loadOsVariants(ctx)),
+      publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
+    });
     this.handlers = {
       'refresh-host': refreshHostHandler(deps.facts, (f) => void this.setFacts(f)),
       'create-disk': disks.createDisk,
       'inspect-disk': disks.inspectDisk,
+      'create-vm': vms.createVm,
+      'define-vm': vms.defineVm,
+      'start-vm': vms.startVm,
+      'shutdown-vm': vms.shutdownVm,
+      'destroy-vm': vms.destroyVm,
+      'reboot-vm': vms.rebootVm,
+      'suspend-vm': vms.suspendVm,
+      'resume-vm': vms.resumeVm,
+      'set-autostart': vms.setAutostart,
+      'set-vcpus': vms.setVcpus,
+      'set-memory': vms.setMemory,
+      'undefine-vm': vms.undefineVm,
       sleep: sleepHandler,
       noop: noopHandler,
     };
@@ -62,10 +98,13 @@ export class Agent {
   async start(): Promise<void> {
     const { config, log } = this.deps;
     await this.store.ensure();
+    await this.iso.ensure();
+    await this.ensurePools();
     await this.setFacts(await this.deps.facts.collect((cmd, opts) => this.deps.runner.run(cmd, opts)));
     log.info({ virtType: this.lastFacts?.virtType, kvm: this.lastFacts?.kvm.probe }, 'host facts collected');
     for (const c of this.lastDoctor?.checks ?? []) if (c.status !== 'pass') log.warn({ check: c.id, fix: c.fix }, c.message);
     await this.sendHeartbeat();
+    this.inventory.start();
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), config.heartbeatIntervalMs);
 
     this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
@@ -88,9 +127,24 @@ export class Agent {
     log.info({ queue: hostQueueName(config.hostId), concurrency: config.concurrency }, 'agent serving');
   }
 
+  /** Our roots as libvirt pools (already there, or one covering the folder exists: fine either way). */
+  private async ensurePools(): Promise<void> {
+    const { config, runner, log } = this.deps;
+    if (config.libvirtUri.startsWith('test:')) return;
+    for (const [name, dir] of [['virtfleet-store', config.storageRoot], ['virtfleet-iso', config.isoRoot]] as const) {
+      for (const cmd of ensureDirPoolCommands(config.libvirtUri, name, dir)) {
+        const res = await runner.run(cmd);
+        if (res.exitCode !== 0 && !/already exists|already active|conflict|Requested operation is not valid|failed to get pool|Storage pool not found/i.test(res.stderr)) {
+          log.warn({ argv: res.argv, stderr: res.stderr.trim() }, 'could not set up a storage pool for a root');
+        }
+      }
+    }
+  }
+
   /** Stops taking jobs, lets running ones finish within the grace period, then closes. */
   async stop(): Promise<void> {
     clearInterval(this.heartbeatTimer);
+    await this.inventory.stop();
     const worker = this.worker;
     if (worker) {
       const deadline = new Promise<'deadline'>((r) => setTimeout(() => r('deadline'), this.deps.config.shutdownGraceMs).unref());
@@ -191,6 +245,12 @@ export class Agent {
     }
     log.info({ jobId, type, attempt, ms: Date.now() - t0, outcome }, 'job done');
   }
+}
+
+/** The osinfo short ids (and aliases) this host's virt-install knows; empty when it cannot tell. */
+async function loadOsVariants(ctx: JobContext): Promise<ReadonlySet<string>> {
+  const res = await ctx.run(virtInstallOsinfoList(), { allowFailure: true });
+  return new Set(res.exitCode === 0 ? res.stdout.split('\n').flatMap((l) => l.split(',').map((x) => x.trim()).filter(Boolean)) : []);
 }
 
 /** BullMQ's exponential backoff, as the API sets it on every job: delay · 2^(n-1). */

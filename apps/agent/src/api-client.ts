@@ -1,5 +1,5 @@
-import type { Heartbeat, HeartbeatAnswer, JobReport, ReportAck } from '@virtfleet/contracts';
-import { heartbeatAnswer, reportBatchAnswer } from '@virtfleet/contracts';
+import type { Heartbeat, HeartbeatAnswer, InventoryAnswer, InventoryReport, JobReport, ReportAck } from '@virtfleet/contracts';
+import { heartbeatAnswer, inventoryAnswer, reportBatchAnswer } from '@virtfleet/contracts';
 import type { Logger } from 'pino';
 
 interface Pending {
@@ -38,6 +38,11 @@ export class ApiClient {
     return heartbeatAnswer.parse((await this.post('/v1/agent/heartbeat', body)) ?? {});
   }
 
+  /** One inventory report, retried until the API answers (the caller sends them one at a time, in order). */
+  async inventory(report: InventoryReport): Promise<InventoryAnswer> {
+    return inventoryAnswer.parse(await this.withRetry(() => this.post('/v1/agent/inventory', report)));
+  }
+
   close(): void {
     this.closed = true;
   }
@@ -71,7 +76,7 @@ export class ApiClient {
         return await fn();
       } catch (err) {
         if (err instanceof ApiRejectedError || this.closed) throw err;
-        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'API unreachable, retrying report');
+        this.log.warn({ err: (err as Error).message, retryInMs: delay }, 'API unreachable, retrying');
         await new Promise((r) => setTimeout(r, delay));
         delay = Math.min(delay * 2, 5_000);
       }

@@ -12,6 +12,8 @@ export interface RunCommandOptions {
   timeoutMs?: number;
   /** Stops this command early (combined with the job's own signal). */
   signal?: AbortSignal;
+  /** Not written to the job's log: for polls that repeat every fraction of a second. */
+  quiet?: boolean;
 }
 
 /**
@@ -38,6 +40,14 @@ export class JobContext {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
     // Logged, not awaited: the report queue keeps the order, and the final report waits behind it.
+    if (!opts.quiet) this.log(result);
+    // A command killed because the job itself was cancelled or timed out is never a result,
+    // not even for callers that accept failures (its output would read as facts).
+    if (this.signal.aborted) throw new CommandFailedError(result);
+    return opts.allowFailure ? result : assertSucceeded(result);
+  }
+
+  private log(result: CommandResult): void {
     void this.reporter
       .report({
         kind: 'command',
@@ -55,10 +65,6 @@ export class JobContext {
         },
       })
       .catch(() => undefined);
-    // A command killed because the job itself was cancelled or timed out is never a result,
-    // not even for callers that accept failures (its output would read as facts).
-    if (this.signal.aborted) throw new CommandFailedError(result);
-    return opts.allowFailure ? result : assertSucceeded(result);
   }
 
   /** Progress 0–100; sent at most every 250 ms unless it reaches 100. */

@@ -23,6 +23,9 @@ import { Reconciler } from './jobs/reconciler.service';
 import { HostQueues } from './queue/host-queues.service';
 import { RedisAcl } from './queue/redis-acl.service';
 import { TokensController } from './tokens/tokens.controller';
+import { InventoryService } from './vms/inventory.service';
+import { VmsController } from './vms/vms.controller';
+import { VmsService } from './vms/vms.service';
 import { WebhookSender } from './webhooks/webhook-sender.service';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
@@ -32,7 +35,7 @@ export class AppModule {
   static forConfig(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController],
+      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController, VmsController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -52,6 +55,8 @@ export class AppModule {
         AuditService,
         WebhooksService,
         WebhookSender,
+        InventoryService,
+        VmsService,
       ],
     };
   }

@@ -18,7 +18,8 @@ function logger(level: ApiConfig['logLevel']): ConsoleLogger | false {
 export async function createApp(config: ApiConfig): Promise<NestFastifyApplication> {
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forConfig(config),
-    new FastifyAdapter({ bodyLimit: 4 * 1024 * 1024 }),
+    // A full inventory of a host with 1,000+ domains (their XML included) is several MiB.
+    new FastifyAdapter({ bodyLimit: 64 * 1024 * 1024 }),
     { logger: logger(config.logLevel), abortOnError: false },
   );
   app.enableShutdownHooks();

@@ -10,8 +10,14 @@ const schema = z.object({
   redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
   libvirtUri: z.string().default('qemu:///system'),
   storageRoot: z.string().startsWith('/').default('/var/lib/virtfleet/store'),
+  /** Install media (ISOs, kernels) create-vm may boot from: the operation guide's /kvm/iso. */
+  isoRoot: z.string().startsWith('/').default('/var/lib/virtfleet/iso'),
+  /** Where VM serial consoles are logged (virtlogd writes them). */
+  consoleLogDir: z.string().startsWith('/').default('/var/lib/virtfleet/console'),
   concurrency: z.coerce.number().int().min(1).max(256).default(4),
   heartbeatIntervalMs: z.coerce.number().int().min(100).default(10_000),
+  /** A full inventory (domains, networks, pools) goes to the API this often; libvirt events in between. */
+  inventoryIntervalMs: z.coerce.number().int().min(1000).default(60_000),
   /** Kernel the KVM probe boots; default: the newest /boot/vmlinuz-* */
   kvmProbeKernel: z.string().startsWith('/').optional(),
   kvmProbeTimeoutMs: z.coerce.number().int().min(1000).default(25_000),
@@ -32,8 +38,11 @@ const ENV_KEYS: Record<string, keyof AgentConfig> = {
   REDIS_URL: 'redisUrl',
   LIBVIRT_DEFAULT_URI: 'libvirtUri',
   VIRTFLEET_STORAGE_ROOT: 'storageRoot',
+  VIRTFLEET_ISO_ROOT: 'isoRoot',
+  VIRTFLEET_CONSOLE_LOG_DIR: 'consoleLogDir',
   VIRTFLEET_AGENT_CONCURRENCY: 'concurrency',
   VIRTFLEET_HEARTBEAT_INTERVAL_MS: 'heartbeatIntervalMs',
+  VIRTFLEET_INVENTORY_INTERVAL_MS: 'inventoryIntervalMs',
   VIRTFLEET_KVM_PROBE_KERNEL: 'kvmProbeKernel',
   VIRTFLEET_KVM_PROBE_TIMEOUT_MS: 'kvmProbeTimeoutMs',
   VIRTFLEET_SHUTDOWN_GRACE_MS: 'shutdownGraceMs',

@@ -24,6 +24,19 @@ export class StorageRoot {
     return join(this.root, `${name}.${format}`);
   }
 
+  /** A file named by the client as it is (install media in the iso root: debian-12.iso, vmlinuz). */
+  filePath(name: string): string {
+    if (!SAFE_NAME_PATTERN.test(name)) throw new JobFailure('file_name_invalid', `invalid file name ${JSON.stringify(name)}`);
+    return join(this.root, name);
+  }
+
+  /** Whether an absolute path lies inside this root (by its real path when it exists). */
+  async contains(path: string): Promise<boolean> {
+    const root = this.realRoot ?? (await realpath(this.root));
+    const real = await realpath(path).catch(() => path);
+    return real.startsWith(`${root}/`);
+  }
+
   /** A private temporary path next to the final one, renamed into place when complete. */
   tempPath(name: string, format: DiskFormat, jobId: string): string {
     return join(this.root, `.${name}.${format}.${jobId}.tmp`);

@@ -1,12 +1,13 @@
 import { Body, Controller, HttpCode, Post } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOperation, ApiTags } from '@nestjs/swagger';
-import { heartbeat, reportBatch, type Heartbeat, type ReportBatch } from '@virtfleet/contracts';
+import { heartbeat, inventoryReport, reportBatch, type Heartbeat, type InventoryReport, type ReportBatch } from '@virtfleet/contracts';
 import { AgentOnly, CurrentPrincipal, Public } from '../auth/auth.decorators';
 import type { Principal } from '../auth/tokens';
 import { ZodPipe } from '../common/zod.pipe';
 import { EnrollmentService, enrollBody, type EnrollBody } from '../hosts/enrollment.service';
 import { HostsService } from '../hosts/hosts.service';
 import { toOpenApi } from '../openapi/schemas';
+import { InventoryService } from '../vms/inventory.service';
 import { ReportsService } from './reports.service';
 
 /** Where agents enroll and report back. An agent token only ever speaks for its own host. */
@@ -19,6 +20,7 @@ export class AgentsController {
     private readonly reports: ReportsService,
     private readonly hosts: HostsService,
     private readonly enrollment: EnrollmentService,
+    private readonly inventory: InventoryService,
   ) {}
 
   @Post('enroll')
@@ -47,6 +49,17 @@ export class AgentsController {
   @ApiBody({ schema: toOpenApi(heartbeat, 'input') })
   async heartbeat(@Body(new ZodPipe(heartbeat, 'heartbeat_invalid')) body: Heartbeat, @CurrentPrincipal() who: Principal) {
     return this.hosts.heartbeat(hostIdOf(who), body);
+  }
+
+  @Post('inventory')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: "The host's libvirt inventory: a full snapshot (domains, networks, pools), one changed domain, or a domain gone",
+    description: 'Applied in order per host; news older than what a VM row holds (takenAt) is ignored.',
+  })
+  @ApiBody({ schema: toOpenApi(inventoryReport, 'input') })
+  async applyInventory(@Body(new ZodPipe(inventoryReport, 'inventory_invalid')) body: InventoryReport, @CurrentPrincipal() who: Principal) {
+    return this.inventory.apply(hostIdOf(who), body);
   }
 }
 

@@ -26,6 +26,9 @@ const schema = z.object({
   VIRTFLEET_WEBHOOK_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(12),
   /** Accept diagnostic job types (sleep) meant for test fleets. */
   VIRTFLEET_TEST_JOBS: z.enum(['0', '1', 'false', 'true']).default('0'),
+  /** Placement: vCPUs and memory a host may promise, as a multiple of what it has. */
+  VIRTFLEET_CPU_OVERCOMMIT: z.coerce.number().min(0.1).max(64).default(4),
+  VIRTFLEET_MEMORY_OVERCOMMIT: z.coerce.number().min(0.1).max(16).default(1),
   VIRTFLEET_MAX_WAIT_SECONDS: z.coerce.number().int().min(1).default(300),
   VIRTFLEET_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
 });
@@ -47,6 +50,7 @@ export interface ApiConfig {
   reconcileGraceMs: number;
   maxWaitSeconds: number;
   testJobs: boolean;
+  overcommit: { cpu: number; memory: number };
   webhooks: { intervalMs: number; backoffMs: number; maxAttempts: number };
   logLevel: ApiEnv['VIRTFLEET_LOG_LEVEL'];
 }
@@ -79,6 +83,7 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
       backoffMs: e.VIRTFLEET_WEBHOOK_BACKOFF_MS,
       maxAttempts: e.VIRTFLEET_WEBHOOK_MAX_ATTEMPTS,
     },
+    overcommit: { cpu: e.VIRTFLEET_CPU_OVERCOMMIT, memory: e.VIRTFLEET_MEMORY_OVERCOMMIT },
     testJobs: e.VIRTFLEET_TEST_JOBS === '1' || e.VIRTFLEET_TEST_JOBS === 'true',
     logLevel: e.VIRTFLEET_LOG_LEVEL,
   };

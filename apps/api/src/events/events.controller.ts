@@ -20,8 +20,9 @@ export class EventsController {
   @Sse()
   @RequireScope('read')
   @ApiOperation({
-    summary: 'Server-sent events: job.created, job.updated (state changes), job.progress, job.finished',
-    description: 'Each event is named after its kind; its data is JSON with the job. Filter with hostId and type.',
+    summary: 'Server-sent events: job.created, job.updated, job.progress, job.finished, vm.updated, vm.removed',
+    description:
+      'Each event is named after its kind; its data is JSON with the job (job.*) or the VM (vm.*: id, hostId, uuid, name, status, state). Filter with hostId; type filters job events by job type.',
   })
   @ApiQuery({ name: 'hostId', required: false })
   @ApiQuery({ name: 'type', required: false })
@@ -34,9 +35,14 @@ export class EventsController {
         if (q.type && e.job.type !== q.type) return;
         sub.next({ type: e.event, id: e.job.id, data: e.job });
       });
+      const offVms = this.events.subscribeVms((e) => {
+        if (q.hostId && e.vm.hostId !== q.hostId) return;
+        sub.next({ type: e.event, id: e.vm.id, data: e.vm });
+      });
       return () => {
         clearInterval(keepalive);
         off();
+        offVms();
       };
     });
   }

@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { JobPayload, JobResult, JobType } from '@virtfleet/contracts';
 import { ApiError } from '../common/api-error';
+import { upsertDomains, type ChangedVm } from '../vms/vm-store';
 
 type Tx = Prisma.TransactionClient;
 
@@ -11,11 +13,32 @@ interface JobRef {
 
 /** What a job type changes in the inventory, beside its own row. */
 interface Effects<T extends JobType> {
+  /** Fills in what the API decides for the client before the row is written (e.g. a VM's UUID). */
+  prepare?(payload: JobPayload<T>): JobPayload<T>;
   /** Runs in the transaction that writes the job row. */
   onSubmit?(tx: Tx, job: JobRef, payload: JobPayload<T>): Promise<void>;
-  onSuccess?(tx: Tx, job: JobRef, result: JobResult<T>, payload: JobPayload<T>): Promise<void>;
-  onFailure?(tx: Tx, job: JobRef, payload: JobPayload<T>): Promise<void>;
+  /** Run in the transaction that ends the job; VM rows they change are announced afterwards. */
+  onSuccess?(tx: Tx, job: JobRef, result: JobResult<T>, payload: JobPayload<T>): Promise<void | ChangedVm[]>;
+  onFailure?(tx: Tx, job: JobRef, payload: JobPayload<T>): Promise<void | ChangedVm[]>;
 }
+
+/** A VM job's result carries the domain as it is afterwards: the row takes it (unless newer news came). */
+function applyDomain(tx: Tx, job: JobRef, r: { domain: JobResult<'start-vm'>['domain']; takenAt: string }) {
+  return upsertDomains(tx, job.hostId, [r.domain], new Date(r.takenAt));
+}
+
+async function refuseTakenName(tx: Tx, hostId: string, name: string, uuid: string): Promise<void> {
+  const taken = await tx.vm.findFirst({ where: { hostId, name, status: { not: 'missing' }, uuid: { not: uuid } } });
+  if (taken) throw new ApiError(409, 'vm_exists', `host already has a VM named ${name}`, { vmId: taken.id, status: taken.status });
+}
+
+async function dropUnborn(tx: Tx, hostId: string, uuid: string): Promise<ChangedVm[]> {
+  const rows = await tx.vm.findMany({ where: { hostId, uuid, status: 'creating' } });
+  await tx.vm.deleteMany({ where: { hostId, uuid, status: 'creating' } });
+  return rows.map((v) => ({ id: v.id, uuid: v.uuid, name: v.name, status: 'removed', state: v.state }));
+}
+
+const vmAction = { onSuccess: applyDomain };
 
 export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
   'create-disk': {
@@ -40,6 +63,57 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
         where: { hostId: job.hostId, name: r.name, state: 'ready' },
         data: { virtualSize: BigInt(r.virtualSize), actualSize: BigInt(r.actualSize) },
       });
+    },
+  },
+  'create-vm': {
+    prepare: (p) => ({ ...p, uuid: p.uuid ?? randomUUID() }),
+    async onSubmit(tx, job, p) {
+      const uuid = p.uuid ?? '';
+      await refuseTakenName(tx, job.hostId, p.name, uuid);
+      const sameUuid = await tx.vm.findFirst({ where: { uuid } });
+      if (sameUuid) throw new ApiError(409, 'vm_exists', `a VM with UUID ${uuid} exists`, { vmId: sameUuid.id });
+      await tx.vm.create({
+        data: {
+          hostId: job.hostId,
+          uuid,
+          name: p.name,
+          status: 'creating',
+          vcpus: p.vcpus,
+          maxVcpus: p.maxVcpus ?? p.vcpus,
+          memoryMiB: p.memoryMiB,
+          maxMemoryMiB: p.maxMemoryMiB ?? p.memoryMiB,
+          autostart: p.autostart,
+          labels: p.labels,
+          spec: p as unknown as Prisma.InputJsonValue,
+        },
+      });
+    },
+    onSuccess: applyDomain,
+    onFailure: (tx, job, p) => dropUnborn(tx, job.hostId, p.uuid ?? ''),
+  },
+  'define-vm': {
+    async onSubmit(tx, job, p) {
+      await refuseTakenName(tx, job.hostId, p.name, p.uuid);
+      const known = await tx.vm.findUnique({ where: { hostId_uuid: { hostId: job.hostId, uuid: p.uuid } } });
+      if (!known) await tx.vm.create({ data: { hostId: job.hostId, uuid: p.uuid, name: p.name, status: 'creating' } });
+    },
+    onSuccess: applyDomain,
+    onFailure: (tx, job, p) => dropUnborn(tx, job.hostId, p.uuid),
+  },
+  'start-vm': vmAction,
+  'shutdown-vm': vmAction,
+  'destroy-vm': vmAction,
+  'reboot-vm': vmAction,
+  'suspend-vm': vmAction,
+  'resume-vm': vmAction,
+  'set-autostart': vmAction,
+  'set-vcpus': vmAction,
+  'set-memory': vmAction,
+  'undefine-vm': {
+    async onSuccess(tx, job, _r, p) {
+      const rows = await tx.vm.findMany({ where: { hostId: job.hostId, uuid: p.vm.uuid } });
+      await tx.vm.deleteMany({ where: { hostId: job.hostId, uuid: p.vm.uuid } });
+      return rows.map((v) => ({ id: v.id, uuid: v.uuid, name: v.name, status: 'removed', state: v.state }));
     },
   },
   'refresh-host': {

@@ -6,8 +6,14 @@ export type JobEvent =
   | { event: 'job.created' | 'job.updated' | 'job.finished'; job: JobView }
   | { event: 'job.progress'; job: Pick<JobView, 'id' | 'type' | 'hostId' | 'progress' | 'attempt'> };
 
+/** An inventory change: a VM's state or status changed, or its row went away. */
+export interface VmEvent {
+  event: 'vm.updated' | 'vm.removed';
+  vm: { id: string; hostId: string; uuid: string; name: string; status: string; state: string };
+}
+
 /**
- * Job changes seen by this API process: they feed GET /v1/events (SSE) and wake `?wait=` readers
+ * Job and VM changes seen by this API process: they feed GET /v1/events (SSE) and wake `?wait=` readers
  * at once. (A reader on another replica still sees the change within a second: `?wait` re-reads.)
  */
 @Injectable()
@@ -22,6 +28,15 @@ export class JobEvents {
   subscribe(listener: (e: JobEvent) => void): () => void {
     this.emitter.on('job', listener);
     return () => this.emitter.off('job', listener);
+  }
+
+  publishVm(e: VmEvent): void {
+    this.emitter.emit('vm', e);
+  }
+
+  subscribeVms(listener: (e: VmEvent) => void): () => void {
+    this.emitter.on('vm', listener);
+    return () => this.emitter.off('vm', listener);
   }
 
   /** Resolves when the job is reported final here, or after `ms`; whichever comes first. */

@@ -5,6 +5,7 @@ import { PrismaService } from '../db/prisma.service';
 import { effectsOf } from './job-effects';
 import { JobEvents } from './job-events';
 import { jobView } from './job.view';
+import type { ChangedVm } from '../vms/vm-store';
 import { WebhookSender } from '../webhooks/webhook-sender.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
 
@@ -53,11 +54,15 @@ export class JobLifecycle {
         : { error: end.error as Prisma.InputJsonValue }),
     };
     const where = { id: job.id, state: { in: LIVE_STATES }, ...(attempt !== undefined ? { attempt } : {}) };
+    let vms: ChangedVm[] = [];
     const endIn = async (tx: Prisma.TransactionClient) => {
       const [row] = await tx.job.updateManyAndReturn({ where, data });
       if (!row) return null;
-      if (end.state === 'succeeded') await effects?.onSuccess?.(tx, job, end.result as never, job.payload as never);
-      else await effects?.onFailure?.(tx, job, job.payload as never);
+      const changed =
+        end.state === 'succeeded'
+          ? await effects?.onSuccess?.(tx, job, end.result as never, job.payload as never)
+          : await effects?.onFailure?.(tx, job, job.payload as never);
+      vms = changed ?? [];
       const ended = jobView(row);
       await this.webhooks.enqueue(tx, hooks, 'job.finished', ended);
       return ended;
@@ -67,6 +72,9 @@ export class JobLifecycle {
     const ended = needsTx ? await this.db.$transaction(endIn) : await endIn(this.db);
     if (!ended) return false;
     this.events.publish({ event: 'job.finished', job: ended });
+    for (const vm of vms) {
+      this.events.publishVm({ event: vm.status === 'removed' ? 'vm.removed' : 'vm.updated', vm: { ...vm, hostId: job.hostId } });
+    }
     if (hooks.length) this.sender.kick();
     return true;
   }

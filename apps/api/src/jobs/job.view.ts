@@ -18,6 +18,7 @@ export function jobView(j: Job) {
     cancelRequestedAt: j.cancelRequestedAt?.toISOString() ?? null,
     expiresAt: j.expiresAt?.toISOString() ?? null,
     timeoutMs: j.timeoutMs ?? null,
+    placement: j.placement ?? null,
     createdAt: j.createdAt.toISOString(),
     queuedAt: j.queuedAt?.toISOString() ?? null,
     startedAt: j.startedAt?.toISOString() ?? null,

@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { actorOf } from '../audit/audit.service';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
 import type { Principal } from '../auth/tokens';
-import { ApiError } from '../common/api-error';
+import { accepted, checkedIdempotencyKey } from '../common/accepted';
 import { ZodPipe } from '../common/zod.pipe';
 import { errorSchema, jobSchema, submitJobSchema } from '../openapi/schemas';
 import { jobLogView, jobView } from './job.view';
@@ -13,7 +13,6 @@ import { JobsService, listJobsQuery, submitJobBody, type ListJobsQuery, type Sub
 
 const statsQuery = z.object({ hostId: z.uuid().optional(), type: z.string().optional() });
 const waitQuery = z.object({ wait: z.coerce.number().min(0).max(3600).default(0) });
-const idempotencyKey = z.string().min(1).max(200).regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces');
 
 @ApiTags('jobs')
 @ApiBearerAuth()
@@ -37,13 +36,8 @@ export class JobsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @CurrentPrincipal() who: Principal,
   ) {
-    if (key !== undefined && !idempotencyKey.safeParse(key).success) {
-      throw new ApiError(400, 'idempotency_key_invalid', 'Idempotency-Key must be 1-200 printable ASCII characters');
-    }
-    const { job, replayed } = await this.jobs.submit(body, key, actorOf(who));
-    // A replayed Idempotency-Key answers the job it made the first time, as 200.
-    void reply.status(replayed ? 200 : 202).header('location', `/v1/jobs/${job.id}`);
-    return jobView(job);
+    const { job, replayed } = await this.jobs.submit(body, checkedIdempotencyKey(key), actorOf(who));
+    return accepted(reply, job, replayed);
   }
 
   @Get()

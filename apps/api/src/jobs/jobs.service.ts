@@ -5,6 +5,7 @@ import { isFinalJobState, isJobType, jobCatalog, jobState, jobTypes, type JobSta
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
 import { ApiError, validationError } from '../common/api-error';
+import { afterCursor, pageOf } from '../common/cursor';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 import { Dispatcher } from './dispatcher.service';
@@ -50,7 +51,12 @@ export class JobsService {
    * Validates with the job type's schema, writes the row (and the inventory change it implies)
    * in one transaction, then hands it to the dispatcher. A bad payload writes nothing.
    */
-  async submit(body: SubmitJobBody, idempotencyKey: string | undefined, submittedBy: string): Promise<{ job: Job; replayed: boolean }> {
+  async submit(
+    body: SubmitJobBody,
+    idempotencyKey: string | undefined,
+    submittedBy: string,
+    extra: { placement?: object } = {},
+  ): Promise<{ job: Job; replayed: boolean }> {
     if (!isJobType(body.type)) {
       throw new ApiError(400, 'job_type_unknown', `unknown job type ${JSON.stringify(body.type)}`, { known: jobTypes });
     }
@@ -63,13 +69,15 @@ export class JobsService {
     if (body.timeoutSeconds && body.timeoutSeconds * 1000 > def.timeoutMs) {
       throw new ApiError(400, 'timeout_invalid', `timeoutSeconds: ${body.type} allows at most ${def.timeoutMs / 1000} s`);
     }
-    const payload = parsed.data as Prisma.InputJsonValue;
-    const lockKey = (def.lockKey as ((p: unknown) => string | undefined) | undefined)?.(parsed.data) ?? null;
+    const effects = effectsOf(def.name);
     const hostId = body.hostId ?? (await this.defaultHost());
-
+    // The hash is of what the client sent, before the API fills anything in (a replay must match).
     const requestHash = idempotencyKey
-      ? createHash('sha256').update(JSON.stringify({ type: body.type, hostId, payload })).digest('hex')
+      ? createHash('sha256').update(JSON.stringify({ type: body.type, hostId, payload: parsed.data })).digest('hex')
       : undefined;
+    const prepared: unknown = effects?.prepare ? effects.prepare(parsed.data as never) : parsed.data;
+    const payload = prepared as Prisma.InputJsonValue;
+    const lockKey = (def.lockKey as ((p: unknown) => string | undefined) | undefined)?.(prepared) ?? null;
     if (idempotencyKey) {
       const prior = await this.replay(idempotencyKey, requestHash);
       if (prior) return { job: prior, replayed: true };
@@ -85,15 +93,16 @@ export class JobsService {
       timeoutMs: body.timeoutSeconds ? body.timeoutSeconds * 1000 : null,
       idempotencyKey: idempotencyKey ?? null,
       requestHash: requestHash ?? null,
+      ...(extra.placement ? { placement: extra.placement as Prisma.InputJsonValue } : {}),
     };
-    const onSubmit = effectsOf(def.name)?.onSubmit;
+    const onSubmit = effects?.onSubmit;
     let job: Job;
     try {
       // One statement when the type changes nothing else; a transaction with its inventory change otherwise.
       job = onSubmit
         ? await this.db.$transaction(async (tx) => {
             const row = await tx.job.create({ data });
-            await onSubmit(tx, row, parsed.data as never);
+            await onSubmit(tx, row, prepared as never);
             return row;
           })
         : await this.db.job.create({ data });
@@ -132,14 +141,9 @@ export class JobsService {
       ...(q.state ? { state: q.state } : {}),
       ...(q.type ? { type: q.type } : {}),
     };
-    if (q.cursor) {
-      const c = decodeCursor(q.cursor);
-      where.OR = [{ createdAt: { lt: c.createdAt } }, { createdAt: c.createdAt, id: { lt: c.id } }];
-    }
+    if (q.cursor) where.OR = afterCursor(q.cursor);
     const rows = await this.db.job.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: q.limit + 1 });
-    const items = rows.slice(0, q.limit);
-    const last = items[items.length - 1];
-    return { items, nextCursor: rows.length > q.limit && last ? encodeCursor(last) : null };
+    return pageOf(rows, q.limit);
   }
 
   /**
@@ -214,17 +218,4 @@ export class JobsService {
     if (hosts.length === 0) throw new ApiError(409, 'no_host_available', 'no host is online and out of maintenance: give hostId');
     throw new ApiError(400, 'host_required', 'hostId is required when more than one host can take the job');
   }
-}
-
-function encodeCursor(j: { createdAt: Date; id: string }): string {
-  return Buffer.from(`${j.createdAt.toISOString()}|${j.id}`).toString('base64url');
-}
-
-function decodeCursor(cursor: string): { createdAt: Date; id: string } {
-  const [iso, id] = Buffer.from(cursor, 'base64url').toString().split('|');
-  const createdAt = new Date(iso ?? '');
-  if (!id || Number.isNaN(createdAt.getTime()) || !z.uuid().safeParse(id).success) {
-    throw new ApiError(400, 'cursor_invalid', 'cursor is not one this API handed out');
-  }
-  return { createdAt, id };
 }

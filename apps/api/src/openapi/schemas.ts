@@ -4,7 +4,7 @@ import type { ApiBodyOptions } from '@nestjs/swagger';
 type SchemaHost = Extract<ApiBodyOptions, { schema: unknown }>;
 type SchemaObject = Exclude<SchemaHost['schema'], { $ref: string }>;
 export type { SchemaObject };
-import { jobCatalog, jobError, jobState, jobTypes, hostFacts, type JobType } from '@virtfleet/contracts';
+import { domainDisk, domainInterface, domainSnapshot, jobCatalog, jobError, jobState, jobTypes, hostFacts, powerState, type JobType } from '@virtfleet/contracts';
 import { z } from 'zod';
 
 /** OpenAPI schemas derived from the zod schemas in libs/contracts: one source, no hand-copied types. */
@@ -70,5 +70,35 @@ export const errorSchema: SchemaObject = {
       required: ['code', 'message'],
       properties: { code: { type: 'string' }, message: { type: 'string' }, details: { type: 'object' } },
     },
+  },
+};
+
+export const vmSchema: SchemaObject = {
+  type: 'object',
+  properties: {
+    id: { type: 'string', format: 'uuid' },
+    hostId: { type: 'string', format: 'uuid' },
+    name: { type: 'string' },
+    uuid: { type: 'string', format: 'uuid', description: 'libvirt UUID' },
+    status: {
+      type: 'string',
+      enum: ['creating', 'managed', 'unmanaged', 'missing'],
+      description: 'managed: ours; unmanaged: found on the host, adopt to manage; missing: its domain vanished',
+    },
+    state: { ...toOpenApi(powerState), description: 'libvirt power state as last reported' },
+    reason: { type: 'string', nullable: true },
+    persistent: { type: 'boolean' },
+    autostart: { type: 'boolean' },
+    vcpus: { type: 'integer' },
+    maxVcpus: { type: 'integer' },
+    memoryMiB: { type: 'integer' },
+    maxMemoryMiB: { type: 'integer' },
+    virtType: { type: 'string', nullable: true },
+    disks: { type: 'array', items: toOpenApi(domainDisk) },
+    interfaces: { type: 'array', items: toOpenApi(domainInterface) },
+    snapshots: { type: 'array', items: toOpenApi(domainSnapshot) },
+    labels: { type: 'object', additionalProperties: { type: 'string' } },
+    seenAt: { type: 'string', format: 'date-time', nullable: true },
+    stateChangedAt: { type: 'string', format: 'date-time', nullable: true },
   },
 };

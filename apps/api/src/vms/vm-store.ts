@@ -1,0 +1,120 @@
+import type { Prisma, PrismaClient } from '@prisma/client';
+import type { DomainInventory } from '@virtfleet/contracts';
+
+type Db = Prisma.TransactionClient | PrismaClient;
+
+/** A VM row the store changed, for events. */
+export interface ChangedVm {
+  id: string;
+  uuid: string;
+  name: string;
+  status: string;
+  state: string;
+}
+
+// One statement for any number of domains: a 1,000-domain inventory is one round trip, and rows
+// whose domain did not change are not written at all. News older than what a row holds (seenAt,
+// the agent's clock) is ignored, so a late full snapshot cannot undo a newer event or job result.
+const UPSERT = `
+INSERT INTO "Vm" ("id","hostId","uuid","name","status","state","reason","persistent","autostart","vcpus","maxVcpus",
+  "memoryMiB","maxMemoryMiB","virtType","disks","interfaces","graphics","snapshots","serialLog","xml","seenAt",
+  "stateChangedAt","createdAt","updatedAt")
+SELECT gen_random_uuid(), $1::uuid, d.uuid, d.name, 'unmanaged'::"VmStatus", d.state, d.reason, d.persistent, d.autostart,
+  d.vcpus, d."maxVcpus", d."memoryMiB", d."maxMemoryMiB", d."virtType", d.disks, d.interfaces, d.graphics, d.snapshots,
+  d."serialLog", d.xml, $2::timestamp(3), $2::timestamp(3), now(), now()
+FROM jsonb_to_recordset($3::jsonb) AS d(uuid uuid, name text, state text, reason text, persistent boolean, autostart boolean,
+  vcpus int, "maxVcpus" int, "memoryMiB" int, "maxMemoryMiB" int, "virtType" text, disks jsonb, interfaces jsonb,
+  graphics jsonb, snapshots jsonb, "serialLog" text, xml text)
+ON CONFLICT ("hostId","uuid") DO UPDATE SET
+  "name" = EXCLUDED."name",
+  "status" = CASE WHEN "Vm"."status" IN ('creating','missing') THEN 'managed'::"VmStatus" ELSE "Vm"."status" END,
+  "state" = EXCLUDED."state", "reason" = EXCLUDED."reason", "persistent" = EXCLUDED."persistent",
+  "autostart" = EXCLUDED."autostart", "vcpus" = EXCLUDED."vcpus", "maxVcpus" = EXCLUDED."maxVcpus",
+  "memoryMiB" = EXCLUDED."memoryMiB", "maxMemoryMiB" = EXCLUDED."maxMemoryMiB", "virtType" = EXCLUDED."virtType",
+  "disks" = EXCLUDED."disks", "interfaces" = EXCLUDED."interfaces", "graphics" = EXCLUDED."graphics",
+  "snapshots" = EXCLUDED."snapshots", "serialLog" = EXCLUDED."serialLog", "xml" = EXCLUDED."xml",
+  "stateChangedAt" = CASE WHEN "Vm"."state" IS DISTINCT FROM EXCLUDED."state" THEN EXCLUDED."seenAt" ELSE "Vm"."stateChangedAt" END,
+  "seenAt" = EXCLUDED."seenAt", "updatedAt" = now()
+WHERE ("Vm"."seenAt" IS NULL OR "Vm"."seenAt" <= EXCLUDED."seenAt")
+  AND ("Vm"."status" IN ('creating','missing')
+    OR ("Vm"."name","Vm"."state","Vm"."reason","Vm"."persistent","Vm"."autostart","Vm"."vcpus","Vm"."maxVcpus",
+        "Vm"."memoryMiB","Vm"."maxMemoryMiB","Vm"."xml","Vm"."snapshots")
+       IS DISTINCT FROM
+       (EXCLUDED."name",EXCLUDED."state",EXCLUDED."reason",EXCLUDED."persistent",EXCLUDED."autostart",EXCLUDED."vcpus",
+        EXCLUDED."maxVcpus",EXCLUDED."memoryMiB",EXCLUDED."maxMemoryMiB",EXCLUDED."xml",EXCLUDED."snapshots"))
+RETURNING "id", "uuid"::text AS "uuid", "name", "status"::text AS "status", "state"`;
+
+/** Writes what the host says about these domains; new ones appear as unmanaged. */
+export async function upsertDomains(db: Db, hostId: string, domains: readonly DomainInventory[], takenAt: Date): Promise<ChangedVm[]> {
+  if (domains.length === 0) return [];
+  const rows = domains.map((d) => ({
+    uuid: d.uuid,
+    name: d.name,
+    state: d.state,
+    reason: d.reason ?? null,
+    persistent: d.persistent,
+    autostart: d.autostart,
+    vcpus: d.vcpus,
+    maxVcpus: d.maxVcpus,
+    memoryMiB: d.memoryMiB,
+    maxMemoryMiB: d.maxMemoryMiB,
+    virtType: d.virtType ?? null,
+    disks: d.disks,
+    interfaces: d.interfaces,
+    graphics: d.graphics,
+    snapshots: d.snapshots,
+    serialLog: d.serialLog ?? null,
+    xml: d.xml,
+  }));
+  return db.$queryRawUnsafe<ChangedVm[]>(UPSERT, hostId, takenAt, JSON.stringify(rows));
+}
+
+/**
+ * After a full inventory: our VMs the host no longer has become missing, unmanaged rows of
+ * domains that are gone are dropped (they were never ours). Rows seen after the snapshot are
+ * left alone, and so are VMs still being created.
+ */
+export async function markAbsent(db: Db, hostId: string, presentUuids: readonly string[], takenAt: Date): Promise<ChangedVm[]> {
+  const missing = await db.$queryRawUnsafe<ChangedVm[]>(
+    `UPDATE "Vm" SET "status" = 'missing', "updatedAt" = now()
+     WHERE "hostId" = $1::uuid AND "status" = 'managed' AND ("seenAt" IS NULL OR "seenAt" < $2::timestamp(3))
+       AND NOT ("uuid" = ANY($3::uuid[]))
+     RETURNING "id", "uuid"::text AS "uuid", "name", "status"::text AS "status", "state"`,
+    hostId,
+    takenAt,
+    presentUuids,
+  );
+  const dropped = await db.$queryRawUnsafe<ChangedVm[]>(
+    `DELETE FROM "Vm"
+     WHERE "hostId" = $1::uuid AND "status" = 'unmanaged' AND ("seenAt" IS NULL OR "seenAt" < $2::timestamp(3))
+       AND NOT ("uuid" = ANY($3::uuid[]))
+     RETURNING "id", "uuid"::text AS "uuid", "name", 'removed' AS "status", "state"`,
+    hostId,
+    takenAt,
+    presentUuids,
+  );
+  return [...missing, ...dropped];
+}
+
+/** One domain is gone (libvirt event): by UUID when known, else by name. */
+export async function markGone(db: Db, hostId: string, ref: { uuid?: string; name: string }, takenAt: Date): Promise<ChangedVm[]> {
+  const match = ref.uuid ? `"uuid" = $3::uuid` : `"name" = $3`;
+  const key = ref.uuid ?? ref.name;
+  const missing = await db.$queryRawUnsafe<ChangedVm[]>(
+    `UPDATE "Vm" SET "status" = 'missing', "seenAt" = $2::timestamp(3), "updatedAt" = now()
+     WHERE "hostId" = $1::uuid AND ${match} AND "status" = 'managed' AND ("seenAt" IS NULL OR "seenAt" <= $2::timestamp(3))
+     RETURNING "id", "uuid"::text AS "uuid", "name", "status"::text AS "status", "state"`,
+    hostId,
+    takenAt,
+    key,
+  );
+  const dropped = await db.$queryRawUnsafe<ChangedVm[]>(
+    `DELETE FROM "Vm" WHERE "hostId" = $1::uuid AND ${match} AND "status" = 'unmanaged'
+       AND ("seenAt" IS NULL OR "seenAt" <= $2::timestamp(3))
+     RETURNING "id", "uuid"::text AS "uuid", "name", 'removed' AS "status", "state"`,
+    hostId,
+    takenAt,
+    key,
+  );
+  return [...missing, ...dropped];
+}

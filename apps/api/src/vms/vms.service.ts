@@ -1,0 +1,221 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Job, Prisma, Vm } from '@prisma/client';
+import { createVmPayload, hostFacts, labelMap, type JobType } from '@virtfleet/contracts';
+import { checkDomainXmlAllowlist } from '@virtfleet/libvirt';
+import { z } from 'zod';
+import { AuditService } from '../audit/audit.service';
+import { ApiError, validationError } from '../common/api-error';
+import { afterCursor, pageOf } from '../common/cursor';
+import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import { PrismaService } from '../db/prisma.service';
+import { JobsService } from '../jobs/jobs.service';
+import { InventoryService } from './inventory.service';
+import { place, type HostCandidate, type PlacementDecision } from './placement';
+
+export const listVmsQuery = z.object({
+  hostId: z.uuid().optional(),
+  state: z.string().max(20).optional(),
+  status: z.enum(['creating', 'managed', 'unmanaged', 'missing']).optional(),
+  /** Names containing this text. */
+  name: z.string().max(255).optional(),
+  /** label=key=value, repeatable as label=a=b,c=d */
+  label: z.string().max(1000).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  cursor: z.string().optional(),
+});
+export type ListVmsQuery = z.infer<typeof listVmsQuery>;
+
+const labelSelector = z.record(z.string(), z.string()).default({});
+/** POST /v1/vms: the create-vm payload, plus where it may go. */
+export const createVmBody = z.looseObject({ hostId: z.uuid().optional(), hostSelector: labelSelector });
+
+/** The action routes, and the job type each becomes. */
+export const VM_ACTIONS = {
+  start: 'start-vm',
+  shutdown: 'shutdown-vm',
+  destroy: 'destroy-vm',
+  reboot: 'reboot-vm',
+  suspend: 'suspend-vm',
+  resume: 'resume-vm',
+  'set-autostart': 'set-autostart',
+  'set-vcpus': 'set-vcpus',
+  'set-memory': 'set-memory',
+} as const satisfies Record<string, JobType>;
+export type VmAction = keyof typeof VM_ACTIONS;
+
+export const defineVmBody = z.object({ hostId: z.uuid().optional(), xml: z.string().min(20).max(1_000_000) });
+export const undefineQuery = z.object({
+  removeStorage: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+  deleteSnapshots: z.enum(['true', 'false']).default('false').transform((v) => v === 'true'),
+});
+export const patchVmBody = z.object({ labels: labelMap }).strict();
+
+@Injectable()
+export class VmsService {
+  constructor(
+    private readonly db: PrismaService,
+    private readonly jobs: JobsService,
+    private readonly audit: AuditService,
+    private readonly inventory: InventoryService,
+    @Inject(API_CONFIG) private readonly config: ApiConfig,
+  ) {}
+
+  async list(q: ListVmsQuery): Promise<{ items: Vm[]; nextCursor: string | null }> {
+    const where: Prisma.VmWhereInput = {
+      ...(q.hostId ? { hostId: q.hostId } : {}),
+      ...(q.state ? { state: q.state } : {}),
+      ...(q.status ? { status: q.status } : {}),
+      ...(q.name ? { name: { contains: q.name } } : {}),
+    };
+    const labels = parseLabels(q.label);
+    if (labels.length) where.AND = labels.map(([k, v]) => ({ labels: { path: [k], equals: v } }));
+    if (q.cursor) where.OR = afterCursor(q.cursor);
+    const rows = await this.db.vm.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: q.limit + 1 });
+    return pageOf(rows, q.limit);
+  }
+
+  async get(id: string): Promise<Vm> {
+    const vm = await this.db.vm.findUnique({ where: { id } });
+    if (!vm) throw new ApiError(404, 'vm_not_found', `no VM ${id}`);
+    return vm;
+  }
+
+  /** create-vm: placed on the requested host, or on the best fitting one. */
+  async create(
+    body: z.infer<typeof createVmBody>,
+    opts: { dryRun: boolean; idempotencyKey: string | undefined; actor: string },
+  ): Promise<{ placement: PlacementDecision; job?: Job; replayed?: boolean }> {
+    const { hostId, hostSelector, ...payload } = body;
+    const parsed = createVmPayload.safeParse(payload);
+    if (!parsed.success) throw validationError('payload_invalid', parsed.error, []);
+    const p = parsed.data;
+    const placement = hostId
+      ? { hostId, hostName: null, reason: 'requested by the client', hosts: [] }
+      : await this.place({
+          memoryMiB: p.maxMemoryMiB ?? p.memoryMiB,
+          vcpus: p.vcpus,
+          networks: p.networks.flatMap((n) => (n.network ? [n.network] : [])),
+          existingDisks: p.disks.filter((d) => d.sizeGiB === undefined).map((d) => d.name),
+          hostSelector,
+        });
+    if (opts.dryRun) return { placement };
+    if (!placement.hostId) {
+      throw new ApiError(409, 'no_host_fits', `no host can take this VM: ${placement.reason}`, { hosts: placement.hosts });
+    }
+    const { job, replayed } = await this.jobs.submit(
+      { type: 'create-vm', hostId: placement.hostId, payload },
+      opts.idempotencyKey,
+      opts.actor,
+      { placement },
+    );
+    return { placement, job, replayed };
+  }
+
+  private async place(req: Parameters<typeof place>[1]): Promise<PlacementDecision> {
+    const hosts = await this.db.host.findMany({ where: { state: { not: 'revoked' } } });
+    const usage = await this.db.vm.groupBy({
+      by: ['hostId'],
+      where: { status: { not: 'missing' } },
+      _sum: { maxMemoryMiB: true, vcpus: true },
+    });
+    const disks = await this.db.disk.findMany({ where: { state: 'ready', name: { in: [...req.existingDisks] } }, select: { hostId: true, name: true } });
+    const candidates: HostCandidate[] = hosts.map((h) => {
+      const facts = hostFacts.safeParse(h.facts);
+      const used = usage.find((u) => u.hostId === h.id)?._sum;
+      return {
+        id: h.id,
+        name: h.name,
+        state: h.state,
+        maintenance: h.maintenance,
+        labels: (h.labels ?? {}) as Record<string, string>,
+        cpuCount: facts.success ? facts.data.cpu.count : 0,
+        memoryMiB: facts.success ? Math.floor(facts.data.memory.totalBytes / 1024 ** 2) : 0,
+        networks: Array.isArray(h.networks) ? (h.networks as Array<{ name?: unknown }>).map((n) => String(n.name)) : [],
+        disks: disks.filter((d) => d.hostId === h.id).map((d) => d.name),
+        allocatedMemoryMiB: used?.maxMemoryMiB ?? 0,
+        allocatedVcpus: used?.vcpus ?? 0,
+      };
+    });
+    return place(candidates, req, this.config.overcommit);
+  }
+
+  /** A power or lifecycle action becomes that action's job on the VM's host. */
+  async action(id: string, action: VmAction, body: Record<string, unknown>, idempotencyKey: string | undefined, actor: string) {
+    const vm = this.actionable(await this.get(id));
+    return this.jobs.submit({ type: VM_ACTIONS[action], hostId: vm.hostId, payload: { ...body, vm: { uuid: vm.uuid, name: vm.name } } }, idempotencyKey, actor);
+  }
+
+  async undefine(id: string, q: z.infer<typeof undefineQuery>, idempotencyKey: string | undefined, actor: string) {
+    const vm = this.actionable(await this.get(id), true);
+    const snapshots = Array.isArray(vm.snapshots) ? vm.snapshots.length : 0;
+    if (snapshots > 0 && !q.deleteSnapshots) {
+      throw new ApiError(409, 'vm_has_snapshots', `${vm.name} has ${snapshots} snapshot(s): pass deleteSnapshots=true to remove them with it`);
+    }
+    return this.jobs.submit(
+      { type: 'undefine-vm', hostId: vm.hostId, payload: { vm: { uuid: vm.uuid, name: vm.name }, ...q } },
+      idempotencyKey,
+      actor,
+    );
+  }
+
+  /** define-vm: client XML that passes the allowlist (checked here and again on the host). */
+  async define(body: z.infer<typeof defineVmBody>, idempotencyKey: string | undefined, actor: string) {
+    const host = body.hostId ? await this.db.host.findUnique({ where: { id: body.hostId } }) : null;
+    if (body.hostId && !host) throw new ApiError(404, 'host_not_found', `no host ${body.hostId}`);
+    const facts = host ? hostFacts.safeParse(host.facts) : undefined;
+    const roots = facts?.success ? [facts.data.storage.root] : [];
+    let xml = body.xml;
+    let check = checkDomainXmlAllowlist(xml, { roots });
+    if (check.violations.length === 0 && !check.uuid) {
+      // The API names the domain's UUID, so the VM row and the host agree from the start.
+      xml = xml.replace(/<\/name>/, `</name>\n  <uuid>${randomUUID()}</uuid>`);
+      check = checkDomainXmlAllowlist(xml, { roots });
+    }
+    if (check.violations.length || !check.uuid) {
+      throw new ApiError(400, 'domain_xml_refused', `domain XML refused: ${check.violations.join('; ') || 'no <uuid>'}`, {
+        violations: check.violations,
+      });
+    }
+    return this.jobs.submit(
+      { type: 'define-vm', ...(body.hostId ? { hostId: body.hostId } : {}), payload: { xml, name: check.name, uuid: check.uuid } },
+      idempotencyKey,
+      actor,
+    );
+  }
+
+  async adopt(id: string, actor: string): Promise<Vm> {
+    const vm = await this.get(id);
+    if (vm.status !== 'unmanaged') throw new ApiError(409, 'vm_not_unmanaged', `${vm.name} is ${vm.status}, not unmanaged`);
+    const [adopted] = await this.db.vm.updateManyAndReturn({ where: { id, status: 'unmanaged' }, data: { status: 'managed' } });
+    if (!adopted) throw new ApiError(409, 'vm_not_unmanaged', `${vm.name} changed while adopting it`);
+    await this.audit.record(actor, 'vm.adopt', `vm:${id}`, { name: vm.name, hostId: vm.hostId });
+    this.inventory.announce(vm.hostId, [{ id, uuid: vm.uuid, name: vm.name, status: 'managed', state: vm.state }]);
+    return adopted;
+  }
+
+  async patch(id: string, body: z.infer<typeof patchVmBody>, actor: string): Promise<Vm> {
+    await this.get(id);
+    const vm = await this.db.vm.update({ where: { id }, data: { labels: body.labels } });
+    await this.audit.record(actor, 'vm.update', `vm:${id}`, { labels: body.labels });
+    return vm;
+  }
+
+  /** Unmanaged VMs are shown, never touched until adopted; missing ones have nothing to act on. */
+  private actionable(vm: Vm, allowMissing = false): Vm {
+    if (vm.status === 'unmanaged') {
+      throw new ApiError(409, 'vm_unmanaged', `${vm.name} was not created through virtfleet: adopt it first (POST /v1/vms/${vm.id}/adopt)`);
+    }
+    if (vm.status === 'missing' && !allowMissing) throw new ApiError(409, 'vm_missing', `${vm.name}'s domain is no longer on its host`);
+    return vm;
+  }
+}
+
+function parseLabels(raw: string | undefined): Array<[string, string]> {
+  if (!raw) return [];
+  return raw.split(',').map((pair) => {
+    const eq = pair.indexOf('=');
+    if (eq <= 0) throw new ApiError(400, 'label_invalid', `label filter ${JSON.stringify(pair)} is not key=value`);
+    return [pair.slice(0, eq), pair.slice(eq + 1)];
+  });
+}
