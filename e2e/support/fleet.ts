@@ -87,9 +87,9 @@ export class Fleet {
   }
 
   /** Another agent process on this machine, for another enrolled host. */
-  startExtraAgent(configFile: string, logName: string): ManagedProcess {
+  startExtraAgent(configFile: string, logName: string, env: Record<string, string> = {}): ManagedProcess {
     return ManagedProcess.start('node', ['--enable-source-maps', DIST('agent')], {
-      env: { ...process.env, VIRTFLEET_AGENT_CONFIG: configFile, VIRTFLEET_HEARTBEAT_INTERVAL_MS: '1000', ...this.opts.agentEnv },
+      env: { ...process.env, VIRTFLEET_AGENT_CONFIG: configFile, VIRTFLEET_HEARTBEAT_INTERVAL_MS: '1000', ...this.opts.agentEnv, ...env },
       logFile: join(this.dir, `${logName}.log`),
     });
   }
@@ -182,6 +182,18 @@ export class Fleet {
     await this.agent?.stop(15_000);
     await this.api?.stop(15_000);
     await this.db?.drop();
+    await this.dropPools();
+  }
+
+  /** The storage pools our agents defined over this fleet's folders (libvirtd is shared by every test). */
+  private async dropPools(): Promise<void> {
+    const names = (await runner.run({ cmd: 'virsh', args: ['-q', 'pool-list', '--all', '--name'] })).stdout.split('\n').filter((n) => n.startsWith('virtfleet-'));
+    for (const name of names) {
+      const xml = (await runner.run({ cmd: 'virsh', args: ['pool-dumpxml', name] })).stdout;
+      if (!xml.includes(`<path>${this.dir}/`)) continue;
+      await runner.run({ cmd: 'virsh', args: ['pool-destroy', name] });
+      await runner.run({ cmd: 'virsh', args: ['pool-undefine', name] });
+    }
   }
 }
 

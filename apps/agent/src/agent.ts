@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -131,8 +132,8 @@ export class Agent {
   private async ensurePools(): Promise<void> {
     const { config, runner, log } = this.deps;
     if (config.libvirtUri.startsWith('test:')) return;
-    for (const [name, dir] of [['virtfleet-store', config.storageRoot], ['virtfleet-iso', config.isoRoot]] as const) {
-      for (const cmd of ensureDirPoolCommands(config.libvirtUri, name, dir)) {
+    for (const [role, dir] of [['store', config.storageRoot], ['iso', config.isoRoot]] as const) {
+      for (const cmd of ensureDirPoolCommands(config.libvirtUri, rootPoolName(role, dir), dir)) {
         const res = await runner.run(cmd);
         if (res.exitCode !== 0 && !/already exists|already active|conflict|Requested operation is not valid|failed to get pool|Storage pool not found/i.test(res.stderr)) {
           log.warn({ argv: res.argv, stderr: res.stderr.trim() }, 'could not set up a storage pool for a root');
@@ -245,6 +246,11 @@ export class Agent {
     }
     log.info({ jobId, type, attempt, ms: Date.now() - t0, outcome }, 'job done');
   }
+}
+
+/** One pool per root folder: virtfleet-store-1a2b3c4d (the hash tells roots apart when agents share a libvirtd). */
+export function rootPoolName(role: string, dir: string): string {
+  return `virtfleet-${role}-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`;
 }
 
 /** The osinfo short ids (and aliases) this host's virt-install knows; empty when it cannot tell. */

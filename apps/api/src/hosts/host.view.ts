@@ -11,6 +11,9 @@ export function hostView(h: Host) {
     doctor: h.doctor ?? null,
     enrolledAt: h.enrolledAt?.toISOString() ?? null,
     lastHeartbeatAt: h.lastHeartbeatAt?.toISOString() ?? null,
+    networks: h.networks,
+    pools: h.pools,
+    inventoryAt: h.inventoryAt?.toISOString() ?? null,
     createdAt: h.createdAt.toISOString(),
   };
 }
