@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { guestFixtures, waitFor, type GuestFixtures } from '@virtfleet/testing';
+import { WebSocket } from 'ws';
 import { Fleet, onHost, type JobView } from './support/fleet';
 
 interface VmBody {
@@ -206,6 +207,27 @@ describe('VMs end to end on the real libvirtd (TCG): create-vm, power actions, i
 
     for (const n of ['cd', 'loc', 'pxe', 'vnc']) expect((await remove(await vmNamed(`${PREFIX}${n}`))).state).toBe('succeeded');
   }, 300_000);
+
+  it('the serial console WebSocket shows the boot marker and carries typing to the guest shell', async () => {
+    const name = `${PREFIX}con`;
+    expect((await create({ name, memoryMiB: 256, vcpus: 1, install: kernelBoot })).state).toBe('succeeded');
+    const vm = await vmNamed(name);
+    const wsUrl = `${fleet.url.replace('http', 'ws')}/v1/vms/${vm.id}/console`;
+
+    const refused = new WebSocket(wsUrl);
+    const code = await new Promise<number>((resolve) => refused.on('close', (c) => resolve(c)));
+    expect(code).toBe(4401);
+
+    const ws = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${fleet.token}` } });
+    let seen = '';
+    ws.on('message', (d: Buffer) => (seen += d.toString('utf8')));
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    await waitFor('boot marker on the console', async () => seen.includes(fx.readyMarker), { timeoutMs: 60_000, intervalMs: 100 });
+    ws.send('\necho console-$((6*7))\n');
+    await waitFor('the shell answers', async () => seen.includes('console-42'), { timeoutMs: 20_000, intervalMs: 100 });
+    ws.close();
+    expect((await remove(vm)).state).toBe('succeeded');
+  }, 180_000);
 
   it('two create-vm jobs with one name on one host: one succeeds, the other fails vm_exists, never two domains', async () => {
     const name = `${PREFIX}twin`;

@@ -20,6 +20,7 @@ import type { AgentConfig } from './config/agent.config';
 import { DiskHandlers } from './handlers/disks';
 import { VmHandlers } from './handlers/vms';
 import { InventoryReporter } from './inventory/inventory-reporter';
+import { ConsoleRelay } from './console-relay';
 import type { Handler, HandlerMap } from './handlers/handler';
 import { refreshHostHandler } from './handlers/host';
 import { noopHandler, sleepHandler } from './handlers/diagnostic';
@@ -52,6 +53,7 @@ export class Agent {
   private readonly store: StorageRoot;
   private readonly iso: StorageRoot;
   readonly inventory: InventoryReporter;
+  private readonly consoles: ConsoleRelay;
   private osVariants: Promise<ReadonlySet<string>> | undefined;
 
   constructor(private readonly deps: AgentDeps) {
@@ -64,6 +66,13 @@ export class Agent {
       sink: deps.api,
       log: deps.log,
       intervalMs: deps.config.inventoryIntervalMs,
+    });
+    this.consoles = new ConsoleRelay({
+      hostId: deps.config.hostId,
+      redisUrl: deps.config.redisUrl,
+      uri: deps.config.libvirtUri,
+      runner: deps.runner,
+      log: deps.log,
     });
     const vms = new VmHandlers({
       uri: deps.config.libvirtUri,
@@ -114,6 +123,7 @@ export class Agent {
     this.subscriber.on('message', (_channel: string, jobId: string) => this.cancel(jobId));
     this.subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'cancel channel error'));
     await this.subscriber.subscribe(cancelChannel(config.hostId));
+    await this.consoles.start();
     this.worker = new Worker<QueuedJobData>(hostQueueName(config.hostId), (job) => this.process(job), {
       connection: this.connection,
       concurrency: config.concurrency,
@@ -155,6 +165,7 @@ export class Agent {
       }
     }
     this.deps.api.close();
+    await this.consoles.stop();
     this.subscriber?.disconnect();
     this.connection?.disconnect();
   }

@@ -23,6 +23,7 @@ import { Reconciler } from './jobs/reconciler.service';
 import { HostQueues } from './queue/host-queues.service';
 import { RedisAcl } from './queue/redis-acl.service';
 import { TokensController } from './tokens/tokens.controller';
+import { ConsoleService } from './vms/console.service';
 import { InventoryService } from './vms/inventory.service';
 import { VmsController } from './vms/vms.controller';
 import { VmsService } from './vms/vms.service';
@@ -56,6 +57,7 @@ export class AppModule {
         WebhooksService,
         WebhookSender,
         InventoryService,
+        ConsoleService,
         VmsService,
       ],
     };

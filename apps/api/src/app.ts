@@ -2,7 +2,9 @@ import { ConsoleLogger, Logger, type LogLevel } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import fastifyWebsocket from '@fastify/websocket';
 import { AppModule } from './app.module';
+import { ConsoleService } from './vms/console.service';
 import type { ApiConfig } from './config/api.config';
 
 const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
@@ -23,6 +25,7 @@ export async function createApp(config: ApiConfig): Promise<NestFastifyApplicati
     { logger: logger(config.logLevel), abortOnError: false },
   );
   app.enableShutdownHooks();
+  await registerConsoleRoute(app);
   const doc = new DocumentBuilder()
     .setTitle('virtfleet API')
     .setDescription(
@@ -33,6 +36,18 @@ export async function createApp(config: ApiConfig): Promise<NestFastifyApplicati
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
   return app;
+}
+
+/** The serial console is a WebSocket: a plain Fastify route beside Nest's (Nest's guards do not see it). */
+async function registerConsoleRoute(app: NestFastifyApplication): Promise<void> {
+  const fastify = app.getHttpAdapter().getInstance();
+  await fastify.register(fastifyWebsocket);
+  const consoles = app.get(ConsoleService);
+  fastify.get<{ Params: { id: string }; Querystring: { token?: string } }>('/v1/vms/:id/console', { websocket: true }, (socket, req) => {
+    const header = req.headers.authorization;
+    const token = header?.startsWith('Bearer ') ? header.slice(7) : req.query.token;
+    void consoles.attach(socket, req.params.id, token).catch(() => socket.close(1011, 'console unavailable'));
+  });
 }
 
 export async function listen(app: NestFastifyApplication, config: ApiConfig): Promise<string> {

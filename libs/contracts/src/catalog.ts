@@ -73,3 +73,12 @@ export interface QueuedJobData {
 export function cancelChannel(hostId: string): string {
   return `virtfleet:cancel:${hostId}`;
 }
+
+/**
+ * Serial console sessions between the API and one host's agent, over Redis pub/sub: the API
+ * asks on `ctl` (JSON {op: 'open'|'close', session, uuid}), bytes flow on `in` and `out`.
+ */
+export function consoleChannels(hostId: string, session = '*') {
+  const base = `virtfleet:console:${hostId}`;
+  return { pattern: `${base}:*`, ctl: `${base}:ctl`, in: `${base}:${session}:in`, out: `${base}:${session}:out` };
+}

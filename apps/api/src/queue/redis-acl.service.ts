@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import type { Redis } from 'ioredis';
-import { cancelChannel, hostQueueName } from '@virtfleet/contracts';
+import { cancelChannel, consoleChannels, hostQueueName } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from './host-queues.service';
@@ -48,14 +48,14 @@ export class RedisAcl {
 
   private async apply(hostId: string, passwordHash: string): Promise<void> {
     // The commands BullMQ's worker needs (measured: ../shared/reference/node-stack.md), on this
-    // host's keys only, plus its cancel channel. `reset` first: nothing left from an old rule.
+    // host's keys only, plus its cancel and serial-console channels. `reset` first: nothing left from an old rule.
     await this.admin.call(
       'ACL', 'SETUSER', RedisAcl.userOf(hostId),
       'reset', 'on', `#${passwordHash}`,
       `~bull:${hostQueueName(hostId)}:*`,
-      'resetchannels', `&${cancelChannel(hostId)}`,
+      'resetchannels', `&${cancelChannel(hostId)}`, `&${consoleChannels(hostId).pattern}`,
       '+@read', '+@write', '-@dangerous', '+evalsha', '+eval', '+bzpopmin', '+ping', '+client|setname', '+info',
-      '+subscribe', '+unsubscribe',
+      '+subscribe', '+unsubscribe', '+publish',
     );
   }
 
