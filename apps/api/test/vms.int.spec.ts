@@ -212,6 +212,11 @@ describe('VM inventory and the VM routes', () => {
     expect(reasons.find((h) => h.name === 'place-big')?.reasons.join()).toMatch(/needs 65536 MiB memory/);
     const selector = await api.call<ErrorBody>('POST', '/v1/vms', { body: { ...spec, name: 'p-sel', hostSelector: { zone: 'b' } } });
     expect(selector.status).toBe(409);
+    await api.db.host.update({ where: { id: big.id }, data: { labels: { zone: 'b' } } });
+    const labelled = await api.call<{ items: Array<{ id: string }> }>('GET', '/v1/hosts?label=zone=b');
+    expect(labelled.body.items.map((h) => h.id)).toEqual([big.id]);
+    const selected = await api.call<JobBody>('POST', '/v1/vms', { body: { ...spec, name: 'p-sel', hostSelector: { zone: 'b' } } });
+    expect(selected.body.hostId).toBe(big.id);
     const withNet = await api.call<ErrorBody>('POST', '/v1/vms', { body: { ...spec, name: 'p-net', networks: [{ network: 'nat0' }] } });
     expect(withNet.status).toBe(409);
     expect(JSON.stringify(withNet.body.error.details)).toMatch(/no libvirt network nat0/);

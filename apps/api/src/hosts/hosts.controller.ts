@@ -1,5 +1,5 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post } from '@nestjs/common';
-import { ApiBearerAuth, ApiBody, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { Body, Controller, Delete, Get, HttpCode, Param, ParseUUIDPipe, Post, Query } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiOperation, ApiQuery, ApiResponse, ApiTags } from '@nestjs/swagger';
 import { z } from 'zod';
 import { actorOf, AuditService } from '../audit/audit.service';
 import { CurrentPrincipal, RequireScope } from '../auth/auth.decorators';
@@ -11,6 +11,7 @@ import { EnrollmentService, joinTokenBody } from './enrollment.service';
 import { HostsService } from './hosts.service';
 
 const maintenanceBody = z.object({ enabled: z.boolean().default(true) });
+const hostListQuery = z.object({ label: z.string().max(1000).optional() });
 
 @ApiTags('hosts')
 @ApiBearerAuth()
@@ -24,10 +25,11 @@ export class HostsController {
 
   @Get()
   @RequireScope('read')
-  @ApiOperation({ summary: 'Hosts with state, facts and last heartbeat' })
+  @ApiOperation({ summary: 'Hosts with state, facts, inventory (networks, pools) and last heartbeat' })
+  @ApiQuery({ name: 'label', required: false, description: 'key=value[,key=value]: all must match' })
   @ApiResponse({ status: 200, schema: { type: 'object', properties: { items: { type: 'array', items: hostSchema } } } })
-  async list() {
-    return { items: (await this.hosts.list()).map(hostView) };
+  async list(@Query(new ZodPipe(hostListQuery)) q: z.infer<typeof hostListQuery>) {
+    return { items: (await this.hosts.list(q.label)).map(hostView) };
   }
 
   @Get(':id')

@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Host } from '@prisma/client';
 import type { Heartbeat, HeartbeatAnswer } from '@virtfleet/contracts';
+import { labelConditions } from '../common/labels';
 import { ApiError } from '../common/api-error';
 import { Periodic } from '../common/periodic';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
@@ -30,8 +31,10 @@ export class HostsService implements OnApplicationBootstrap, OnApplicationShutdo
     this.liveness.stop();
   }
 
-  list(): Promise<Host[]> {
-    return this.db.host.findMany({ orderBy: { name: 'asc' } });
+  /** Hosts by name; `label` (key=value[,key=value]) keeps those whose labels all match. */
+  list(label?: string): Promise<Host[]> {
+    const labels = labelConditions(label);
+    return this.db.host.findMany({ where: labels.length ? { AND: labels } : {}, orderBy: { name: 'asc' } });
   }
 
   async get(id: string): Promise<Host> {

@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
 import { ApiError, validationError } from '../common/api-error';
 import { afterCursor, pageOf } from '../common/cursor';
+import { labelConditions } from '../common/labels';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 import { JobsService } from '../jobs/jobs.service';
@@ -68,8 +69,8 @@ export class VmsService {
       ...(q.status ? { status: q.status } : {}),
       ...(q.name ? { name: { contains: q.name } } : {}),
     };
-    const labels = parseLabels(q.label);
-    if (labels.length) where.AND = labels.map(([k, v]) => ({ labels: { path: [k], equals: v } }));
+    const labels = labelConditions(q.label);
+    if (labels.length) where.AND = labels;
     if (q.cursor) where.OR = afterCursor(q.cursor);
     const rows = await this.db.vm.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: q.limit + 1 });
     return pageOf(rows, q.limit);
@@ -209,13 +210,4 @@ export class VmsService {
     if (vm.status === 'missing' && !allowMissing) throw new ApiError(409, 'vm_missing', `${vm.name}'s domain is no longer on its host`);
     return vm;
   }
-}
-
-function parseLabels(raw: string | undefined): Array<[string, string]> {
-  if (!raw) return [];
-  return raw.split(',').map((pair) => {
-    const eq = pair.indexOf('=');
-    if (eq <= 0) throw new ApiError(400, 'label_invalid', `label filter ${JSON.stringify(pair)} is not key=value`);
-    return [pair.slice(0, eq), pair.slice(eq + 1)];
-  });
 }
