@@ -47,6 +47,16 @@ export class JobContext {
     return opts.allowFailure ? result : assertSucceeded(result);
   }
 
+  /**
+   * Cleanup after a failure, a cancel or a time-out: runs even though the job's signal has fired
+   * (a cancelled create must still remove the domain it made), logged, never throws.
+   */
+  async cleanup(command: Command, timeoutMs = 60_000): Promise<CommandResult> {
+    const result = await this.runner.run(command, { timeoutMs });
+    this.log(result);
+    return result;
+  }
+
   private log(result: CommandResult): void {
     void this.reporter
       .report({

@@ -32,6 +32,8 @@ async function run(configFile: string | undefined): Promise<number> {
     facts: new HostFactsCollector({
       libvirtUri: config.libvirtUri,
       storageRoot: config.storageRoot,
+      isoRoot: config.isoRoot,
+      consoleLogDir: config.consoleLogDir,
       kvmProbeKernel: config.kvmProbeKernel,
       kvmProbeTimeoutMs: config.kvmProbeTimeoutMs,
       agentVersion: AGENT_VERSION,

@@ -237,6 +237,14 @@ describe('VM inventory and the VM routes', () => {
       expect(r.status).toBe(400);
       expect(r.body.error.code).toBe('domain_xml_refused');
     }
+    await api.call('POST', '/v1/agent/heartbeat', { token: host.agentToken, body: { facts: facts(4, 2) } });
+    const inRoot = await api.call<JobBody>('POST', '/v1/vms/define', {
+      body: {
+        hostId: host.id,
+        xml: `<domain type='qemu'><name>d-root</name><memory unit='MiB'>64</memory><os><type>hvm</type></os><devices><disk type='file' device='disk'><source file='/var/lib/virtfleet/store/d.qcow2'/><target dev='vda'/></disk></devices></domain>`,
+      },
+    });
+    expect(inRoot.status).toBe(202);
     const ok = await api.call<JobBody>('POST', '/v1/vms/define', {
       body: { hostId: host.id, xml: `<domain type='qemu'><name>d-ok</name><memory unit='MiB'>64</memory><os><type>hvm</type></os></domain>` },
     });

@@ -40,6 +40,9 @@ export const hostFacts = z.object({
     root: z.string(),
     totalBytes: z.number(),
     freeBytes: z.number(),
+    /** Install media (ISOs, kernels) and serial-console logs: with the root, the only folders a VM's files may live in. */
+    isoRoot: z.string().optional(),
+    consoleLogDir: z.string().optional(),
   }),
   collectedAt: z.string(),
 });

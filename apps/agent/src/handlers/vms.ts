@@ -200,7 +200,7 @@ export class VmHandlers {
     const applied: AppliedChange[] = [];
     const setMax = async () => {
       if (p.maxVcpus === undefined) return;
-      await ctx.run(virshSetVcpus(this.d.uri, dom.uuid, p.maxVcpus, 'maximum'));
+      await this.virsh(ctx, virshSetVcpus(this.d.uri, dom.uuid, p.maxVcpus, 'maximum'), [], 'vcpus_invalid');
       applied.push({ what: 'maxVcpus', value: p.maxVcpus, when: 'next-boot' });
     };
     const setCount = async () => {
@@ -209,14 +209,7 @@ export class VmHandlers {
       const live = dom.state === 'running' || dom.state === 'paused' ? await this.tryLive(ctx, virshSetVcpus(this.d.uri, dom.uuid, p.vcpus, 'live')) : false;
       applied.push({ what: 'vcpus', value: p.vcpus, when: live ? 'now-and-next-boot' : 'next-boot' });
     };
-    // Raising the maximum must come first; lowering it below the count must come after the count.
-    if (p.maxVcpus !== undefined && p.maxVcpus >= dom.maxVcpus) {
-      await setMax();
-      await setCount();
-    } else {
-      await setCount();
-      await setMax();
-    }
+    await inWorkingOrder(setMax, setCount);
     return { ...(await this.snapshot(ctx, dom.uuid)), applied };
   };
 
@@ -236,13 +229,7 @@ export class VmHandlers {
       const live = active && p.memoryMiB <= dom.maxMemoryMiB ? await this.tryLive(ctx, virshSetMem(this.d.uri, dom.uuid, p.memoryMiB, 'live')) : false;
       applied.push({ what: 'memoryMiB', value: p.memoryMiB, when: live ? 'now-and-next-boot' : 'next-boot' });
     };
-    if (p.maxMemoryMiB !== undefined && p.maxMemoryMiB >= dom.maxMemoryMiB) {
-      await setMax();
-      await setCurrent();
-    } else {
-      await setCurrent();
-      await setMax();
-    }
+    await inWorkingOrder(setMax, setCurrent);
     return { ...(await this.snapshot(ctx, dom.uuid)), applied };
   };
 
@@ -365,14 +352,10 @@ export class VmHandlers {
     return join(this.d.consoleLogDir, `${uuid}.log`);
   }
 
-  /** Removes what a failed create made: the domain (if virt-install left one) and new disks. */
+  /** Removes what a failed, cancelled or timed-out create made: the domain (if virt-install left one), then new disks. */
   private async undo(ctx: JobContext, uuid: string, disks: string[]): Promise<void> {
-    const cleanup = new AbortController();
-    const run = (cmd: Parameters<JobContext['run']>[0]) => ctx.run(cmd, { allowFailure: true, signal: cleanup.signal }).catch(() => null);
-    if (!ctx.signal.aborted) {
-      await run(virshDestroy(this.d.uri, uuid));
-      await run(virshUndefine(this.d.uri, uuid, { snapshotsMetadata: true }));
-    }
+    await ctx.cleanup(virshDestroy(this.d.uri, uuid));
+    await ctx.cleanup(virshUndefine(this.d.uri, uuid, { snapshotsMetadata: true }));
     for (const path of disks) await rm(path, { force: true });
   }
 
@@ -402,6 +385,23 @@ export class VmHandlers {
       `${p.name} was created and started but showed no sign of life within ${p.readyTimeoutSeconds} s (no "${p.readyMarker}" on its serial console${nets.length ? ', no DHCP lease' : ''}); the VM is left as it is`,
     );
   }
+}
+
+/**
+ * A maximum and a value under it, both in the saved config: raising needs the maximum first,
+ * lowering the value first. The config's maximum may differ from the live one the domain shows,
+ * so try maximum-first and, if libvirt refuses, value-first.
+ */
+async function inWorkingOrder(setMax: () => Promise<void>, setValue: () => Promise<void>): Promise<void> {
+  try {
+    await setMax();
+  } catch (err) {
+    if (!(err instanceof JobFailure)) throw err;
+    await setValue();
+    await setMax();
+    return;
+  }
+  await setValue();
 }
 
 const IMAGE_MAGIC: ReadonlyArray<readonly [string, Buffer]> = [

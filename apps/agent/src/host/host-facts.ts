@@ -23,6 +23,8 @@ export type Exec = (command: Command, opts?: RunCommandOptions) => Promise<Comma
 export interface HostFactsOptions {
   libvirtUri: string;
   storageRoot: string;
+  isoRoot?: string;
+  consoleLogDir?: string;
   kvmProbeKernel?: string | undefined;
   kvmProbeTimeoutMs: number;
   agentVersion: string;
@@ -74,6 +76,8 @@ export class HostFactsCollector {
         root: this.opts.storageRoot,
         totalBytes: fs ? fs.blocks * fs.bsize : 0,
         freeBytes: fs ? fs.bavail * fs.bsize : 0,
+        ...(this.opts.isoRoot ? { isoRoot: this.opts.isoRoot } : {}),
+        ...(this.opts.consoleLogDir ? { consoleLogDir: this.opts.consoleLogDir } : {}),
       },
       collectedAt: new Date().toISOString(),
     };

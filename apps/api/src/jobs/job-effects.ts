@@ -95,6 +95,9 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
     async onSubmit(tx, job, p) {
       await refuseTakenName(tx, job.hostId, p.name, p.uuid);
       const known = await tx.vm.findUnique({ where: { hostId_uuid: { hostId: job.hostId, uuid: p.uuid } } });
+      if (known?.status === 'unmanaged') {
+        throw new ApiError(409, 'vm_unmanaged', `${known.name} was not created through virtfleet: adopt it before redefining it`);
+      }
       if (!known) await tx.vm.create({ data: { hostId: job.hostId, uuid: p.uuid, name: p.name, status: 'creating' } });
     },
     onSuccess: applyDomain,

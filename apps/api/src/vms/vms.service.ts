@@ -164,8 +164,10 @@ export class VmsService {
   async define(body: z.infer<typeof defineVmBody>, idempotencyKey: string | undefined, actor: string) {
     const host = body.hostId ? await this.db.host.findUnique({ where: { id: body.hostId } }) : null;
     if (body.hostId && !host) throw new ApiError(404, 'host_not_found', `no host ${body.hostId}`);
+    // The host's folders as its agent reported them (the agent checks again, with real paths).
     const facts = host ? hostFacts.safeParse(host.facts) : undefined;
-    const roots = facts?.success ? [facts.data.storage.root] : [];
+    const st = facts?.success ? facts.data.storage : undefined;
+    const roots = st ? [st.root, st.isoRoot, st.consoleLogDir].filter((r): r is string => !!r) : [];
     let xml = body.xml;
     let check = checkDomainXmlAllowlist(xml, { roots });
     if (check.violations.length === 0 && !check.uuid) {

@@ -1,0 +1,982 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, mkdtemp, readdir, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import {
+  createVmJob,
+  destroyVmJob,
+  resumeVmJob,
+  setVcpusJob,
+  shutdownVmJob,
+  startVmJob,
+  suspendVmJob,
+  undefineVmJob,
+  type DomainInventory,
+  type JobPayload,
+  type JobPayloadInput,
+  type JobReport,
+} from '@virtfleet/contracts';
+import { CommandFailedError, FakeRunner, type FakeOutcome } from '@virtfleet/exec';
+import { JobContext } from '../job-context';
+import { JobFailure } from '../job-failure';
+import { StorageRoot } from '../storage/storage-root';
+import { VmHandlers, type VmHandlerDeps } from './vms';
+
+const URI = 'qemu:///system';
+const VM_UUID = '5b3c3a6e-2f4e-4b7a-9c1d-0a1b2c3d4e5f';
+const OTHER_UUID = '0d6f5a8e-7c2b-4e1a-8f3d-9a8b7c6d5e4f';
+const QCOW2_MAGIC = Buffer.from([0x51, 0x46, 0x49, 0xfb]); // 'QFI\xfb'
+
+// ---------------------------------------------------------------------------------------------
+// An emulated libvirt host behind FakeRunner. It answers what readDomain (libs/libvirt
+// inventory.ts) and the handlers run, with output shaped like real virsh 9.0 under -q (captured
+// from `virsh -c test:///default` and the qemu driver's messages quoted in virsh-domain.ts):
+// - `domuuid --domain NAME` in argv form: the UUID and a newline, or rc 1
+//   "error: failed to get domain 'NAME'";
+// - batches `virsh -q -c URI "echo ==vf-<nonce>:x:<uuid>== ; dumpxml <uuid> ; …"`: every
+//   command runs, `echo` prints its word without a newline, errors go to stderr, and the exit
+//   code is the last command's (always the end-marker echo);
+// - domain actions in argv form (`start --domain <uuid>` …), rc 0 and no output on success.
+// ---------------------------------------------------------------------------------------------
+
+type FakeState = 'running' | 'paused' | 'shutoff';
+
+interface FakeDisk {
+  source: string;
+  device?: 'disk' | 'cdrom';
+  type?: 'file' | 'block';
+  format?: string;
+}
+
+interface FakeDomain {
+  uuid: string;
+  name: string;
+  state: FakeState;
+  persistent: boolean;
+  autostart: boolean;
+  snapshots: string[];
+  disks: FakeDisk[];
+  serialLog?: string;
+  virtType: string;
+  /** The persistent definition's vCPUs (what the next boot gets). */
+  config: { max: number; cur: number };
+  /** The running domain's vCPUs; the live maximum only changes at a boot. */
+  live: { max: number; cur: number };
+  /** No OS listening for ACPI (SeaBIOS, no guest): shutdown is rc 0 and nothing happens. */
+  ignoresAcpi?: boolean;
+}
+
+const STATE_NUMBER: Record<FakeState, number> = { running: 1, paused: 3, shutoff: 5 };
+const STATE_WORDS: Record<FakeState, string> = { running: 'running (booted)', paused: 'paused (user)', shutoff: 'shut off (shutdown)' };
+
+function domainXml(d: FakeDomain): string {
+  const active = d.state !== 'shutoff';
+  const v = active ? d.live : d.config;
+  const disks = d.disks.map((disk, i) => {
+    const type = disk.type ?? 'file';
+    const device = disk.device ?? 'disk';
+    const attr = type === 'block' ? 'dev' : 'file';
+    const target = device === 'cdrom' ? `sd${String.fromCharCode(97 + i)}' bus='sata` : `vd${String.fromCharCode(97 + i)}' bus='virtio`;
+    return [
+      `    <disk type='${type}' device='${device}'>`,
+      `      <driver name='qemu' type='${disk.format ?? (device === 'cdrom' ? 'raw' : 'qcow2')}'/>`,
+      `      <source ${attr}='${disk.source}'/>`,
+      `      <target dev='${target}'/>`,
+      ...(device === 'cdrom' ? ['      <readonly/>'] : []),
+      '    </disk>',
+    ].join('\n');
+  });
+  const serial = d.serialLog
+    ? [
+        "    <serial type='pty'>",
+        `      <log file='${d.serialLog}' append='off'/>`,
+        "      <target type='isa-serial' port='0'>",
+        "        <model name='isa-serial'/>",
+        '      </target>',
+        '    </serial>',
+      ]
+    : [];
+  return [
+    `<domain type='${d.virtType}'${active ? " id='7'" : ''}>`,
+    `  <name>${d.name}</name>`,
+    `  <uuid>${d.uuid}</uuid>`,
+    "  <memory unit='KiB'>524288</memory>",
+    "  <currentMemory unit='KiB'>524288</currentMemory>",
+    `  <vcpu placement='static'${v.cur !== v.max ? ` current='${v.cur}'` : ''}>${v.max}</vcpu>`,
+    '  <os>',
+    "    <type arch='x86_64' machine='pc-q35-7.2'>hvm</type>",
+    "    <boot dev='hd'/>",
+    '  </os>',
+    '  <devices>',
+    '    <emulator>/usr/bin/qemu-system-x86_64</emulator>',
+    ...disks,
+    ...serial,
+    '  </devices>',
+    '</domain>',
+    '',
+  ].join('\n');
+}
+
+type Answer = { out?: string; err?: string };
+
+class FakeLibvirt {
+  readonly domains = new Map<string, FakeDomain>();
+
+  add(d: Partial<FakeDomain> & Pick<FakeDomain, 'uuid' | 'name'>): FakeDomain {
+    const dom: FakeDomain = {
+      state: 'shutoff',
+      persistent: true,
+      autostart: false,
+      snapshots: [],
+      disks: [],
+      virtType: 'qemu',
+      config: { max: 2, cur: 2 },
+      live: { max: 2, cur: 2 },
+      ...d,
+    };
+    this.domains.set(dom.uuid, dom);
+    return dom;
+  }
+
+  get(uuid: string): FakeDomain | undefined {
+    return this.domains.get(uuid);
+  }
+
+  /** All virsh invocations: argv form or a batch script (one argument holding " ; "). */
+  readonly virsh = (argv: readonly string[]): FakeOutcome => {
+    expect(argv.slice(0, 4)).toEqual(['virsh', '-q', '-c', URI]);
+    const words = argv.slice(4);
+    if (words.length === 1 && words[0]?.startsWith('echo ')) return this.batch(words[0]);
+    const res = this.action(words);
+    return { stdout: res.out ?? '', stderr: res.err ? `${res.err}\n` : '', exitCode: res.err ? 1 : 0 };
+  };
+
+  private batch(script: string): FakeOutcome {
+    let stdout = '';
+    let stderr = '';
+    let failed = false;
+    for (const command of script.split(' ; ')) {
+      const a: Answer = command.startsWith('echo ') ? { out: command.slice(5) } : this.batchCommand(command);
+      stdout += a.out ?? '';
+      stderr += a.err ? `${a.err}\n` : '';
+      failed = a.err !== undefined;
+    }
+    return { stdout, stderr, exitCode: failed ? 1 : 0 };
+  }
+
+  private gone(id: string): Answer {
+    return { err: `error: failed to get domain '${id}'` };
+  }
+
+  private batchCommand(command: string): Answer {
+    let m: RegExpExecArray | null;
+    if ((m = /^dumpxml (\S+)$/.exec(command))) {
+      const d = this.get(m[1] ?? '');
+      return d ? { out: domainXml(d) } : this.gone(m[1] ?? '');
+    }
+    if ((m = /^domstats --state (\S+)$/.exec(command))) {
+      const d = this.get(m[1] ?? '');
+      return d ? { out: `Domain: '${d.name}'\n  state.state=${STATE_NUMBER[d.state]}\n  state.reason=1\n` } : this.gone(m[1] ?? '');
+    }
+    if (command === 'list --all --autostart --uuid') return { out: this.uuids((d) => d.autostart) };
+    if (command === 'list --all --persistent --uuid') return { out: this.uuids((d) => d.persistent) };
+    if ((m = /^snapshot-list (\S+) --name$/.exec(command))) {
+      const d = this.get(m[1] ?? '');
+      return d ? { out: d.snapshots.map((s) => `${s}\n`).join('') } : this.gone(m[1] ?? '');
+    }
+    if ((m = /^snapshot-current (\S+) --name$/.exec(command))) {
+      const d = this.get(m[1] ?? '');
+      if (!d) return this.gone(m[1] ?? '');
+      const current = d.snapshots.at(-1);
+      return current ? { out: current } : { err: `error: domain '${d.uuid}' has no current snapshot` };
+    }
+    if ((m = /^snapshot-dumpxml --domain (\S+) --snapshotname '([^']*)'$/.exec(command))) {
+      const d = this.get(m[1] ?? '');
+      if (!d) return this.gone(m[1] ?? '');
+      if (!d.snapshots.includes(m[2] ?? '')) return { err: `error: Domain snapshot not found: no domain snapshot with matching name '${m[2]}'` };
+      return { out: `<domainsnapshot>\n  <name>${m[2]}</name>\n  <state>shutoff</state>\n  <creationTime>1795636263</creationTime>\n</domainsnapshot>\n` };
+    }
+    if (/^net-dhcp-leases --network '[^']*'$/.test(command)) return { out: '' };
+    throw new Error(`emulated virsh has no answer for batch command: ${command}`);
+  }
+
+  private uuids(pick: (d: FakeDomain) => boolean): string {
+    return [...this.domains.values()]
+      .filter(pick)
+      .map((d) => `${d.uuid}\n`)
+      .join('');
+  }
+
+  private action(words: readonly string[]): Answer {
+    const [cmd, flag, id = '', ...rest] = words;
+    if (flag !== '--domain') throw new Error(`emulated virsh has no answer for: ${words.join(' ')}`);
+    if (cmd === 'domuuid') {
+      const d = [...this.domains.values()].find((x) => x.name === id || x.uuid === id);
+      return d ? { out: `${d.uuid}\n` } : this.gone(id);
+    }
+    const d = this.get(id);
+    if (!d) return this.gone(id);
+    const notRunning = (what: string) => ({ err: `error: Failed to ${what} domain '${id}'\nerror: Requested operation is not valid: domain is not running` });
+    const stop = () => {
+      d.state = 'shutoff';
+      if (!d.persistent) this.domains.delete(d.uuid);
+    };
+    switch (cmd) {
+      case 'domstate':
+        expect(rest).toEqual(['--reason']);
+        return { out: `${STATE_WORDS[d.state]}\n\n` };
+      case 'start':
+        if (d.state !== 'shutoff') return { err: `error: Failed to start domain '${id}'\nerror: Requested operation is not valid: domain is already active` };
+        d.state = 'running';
+        d.live = { ...d.config };
+        return {};
+      case 'shutdown':
+        expect(rest).toEqual(['--mode', 'acpi']);
+        if (d.state !== 'running') return notRunning('shutdown');
+        if (!d.ignoresAcpi) stop();
+        return {};
+      case 'destroy':
+        if (d.state === 'shutoff') return notRunning('destroy');
+        stop();
+        return {};
+      case 'suspend':
+        if (d.state === 'shutoff') return notRunning('suspend');
+        d.state = 'paused';
+        return {};
+      case 'resume':
+        if (d.state === 'shutoff') return notRunning('resume');
+        if (d.state === 'running') return { err: `error: Failed to resume domain '${id}'\nerror: Requested operation is not valid: domain is already running` };
+        d.state = 'running';
+        return {};
+      case 'setvcpus':
+        return this.setvcpus(d, rest);
+      case 'undefine': {
+        const flags = new Set(rest);
+        expect(flags.has('--nvram') && flags.has('--managed-save')).toBe(true);
+        if (d.snapshots.length > 0 && !flags.has('--snapshots-metadata')) {
+          return { err: `error: Failed to undefine domain '${id}'\nerror: Requested operation is not valid: cannot delete inactive domain with ${d.snapshots.length} snapshots` };
+        }
+        d.snapshots = [];
+        if (d.state === 'shutoff') this.domains.delete(d.uuid);
+        else d.persistent = false;
+        return {};
+      }
+      default:
+        throw new Error(`emulated virsh has no answer for: ${words.join(' ')}`);
+    }
+  }
+
+  // Messages of the qemu driver (virsh-domain.ts quotes them).
+  private setvcpus(d: FakeDomain, rest: readonly string[]): Answer {
+    const [countFlag, count, ...flags] = rest;
+    expect(countFlag).toBe('--count');
+    const n = Number(count);
+    const target = flags.join(' ');
+    if (target === '--maximum --config') {
+      d.config = { max: n, cur: Math.min(d.config.cur, n) };
+      return {};
+    }
+    if (target === '--config') {
+      if (n > d.config.max) return { err: `error: invalid argument: requested vcpus is greater than max allowable vcpus for the persistent domain: ${n} > ${d.config.max}` };
+      d.config.cur = n;
+      return {};
+    }
+    if (target === '--live') {
+      if (d.state === 'shutoff') return { err: 'error: Requested operation is not valid: domain is not running' };
+      if (n > d.live.max) return { err: `error: invalid argument: requested vcpus is greater than max allowable vcpus for the live domain: ${n} > ${d.live.max}` };
+      d.live.cur = n;
+      return {};
+    }
+    throw new Error(`emulated virsh: setvcpus ${rest.join(' ')}`);
+  }
+
+  /** virt-install that defines and starts the domain its argv describes. */
+  readonly virtInstall = (argv: readonly string[]): FakeOutcome => {
+    this.defineFromVirtInstall(argv, 'running');
+    return { stdout: '\nStarting install...\nCreating domain...\nDomain creation completed.\n' };
+  };
+
+  defineFromVirtInstall(argv: readonly string[], state: FakeState): FakeDomain {
+    const opt = (flag: string) => {
+      const i = argv.indexOf(flag);
+      return i >= 0 ? argv[i + 1] : undefined;
+    };
+    const all = (flag: string) => argv.flatMap((a, i) => (a === flag && argv[i + 1] !== undefined ? [argv[i + 1] ?? ''] : []));
+    const uuid = opt('--uuid');
+    const name = opt('--name');
+    if (!uuid || !name) throw new Error(`virt-install without --uuid/--name: ${argv.join(' ')}`);
+    const [count = '1', ...cpuOpts] = (opt('--vcpus') ?? '1').split(',');
+    const max = Number(cpuOpts.find((o) => o.startsWith('maxvcpus='))?.slice(9) ?? count);
+    const disks: FakeDisk[] = all('--disk')
+      .filter((v) => v !== 'none')
+      .map((v) => ({ source: /(?:^|,)path=([^,]+)/.exec(v)?.[1] ?? '', format: /driver\.type=([^,]+)/.exec(v)?.[1] ?? 'raw' }));
+    const cdrom = opt('--cdrom');
+    if (cdrom) disks.push({ source: cdrom, device: 'cdrom', format: 'raw' });
+    const serialLog = /log\.file=([^,]+)/.exec(opt('--serial') ?? '')?.[1];
+    return this.add({
+      uuid,
+      name,
+      state,
+      autostart: argv.includes('--autostart'),
+      disks,
+      virtType: opt('--virt-type') ?? 'test',
+      config: { max, cur: Number(count) },
+      live: { max, cur: Number(count) },
+      ...(serialLog ? { serialLog } : {}),
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+
+const MUTATING = new Set(['start', 'shutdown', 'destroy', 'suspend', 'resume', 'reboot', 'setvcpus', 'setmem', 'setmaxmem', 'undefine', 'define', 'autostart']);
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('VmHandlers', () => {
+  let dir: string;
+  let storeRoot: string;
+  let isoRoot: string;
+  let consoleDir: string;
+  let outside: string;
+  let host: FakeLibvirt;
+  let runner: FakeRunner;
+  let reports: JobReport[];
+  let job: AbortController;
+  let ctx: JobContext;
+  let published: DomainInventory[];
+  let virtType: string | undefined;
+  let knownOs: Set<string>;
+  let vms: VmHandlers;
+
+  beforeEach(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'vf-agent-vms-'));
+    storeRoot = join(dir, 'store');
+    isoRoot = join(dir, 'iso');
+    consoleDir = join(dir, 'console'); // made by the handler when it needs it
+    outside = join(dir, 'elsewhere');
+    await mkdir(outside);
+    const store = new StorageRoot(storeRoot);
+    const iso = new StorageRoot(isoRoot);
+    await store.ensure();
+    await iso.ensure();
+
+    host = new FakeLibvirt();
+    runner = new FakeRunner()
+      .on('virsh', host.virsh)
+      .on(['qemu-img', 'create'], async (argv) => {
+        await writeFile(argv[5] ?? '', QCOW2_MAGIC); // what a real create leaves: a qcow2 header
+        return {};
+      })
+      .on('virt-install', host.virtInstall);
+    reports = [];
+    job = new AbortController();
+    ctx = new JobContext(randomUUID(), 1, job.signal, runner, {
+      report: async (r) => {
+        reports.push(r);
+        return 'applied';
+      },
+    });
+    published = [];
+    virtType = 'qemu';
+    knownOs = new Set(['generic', 'debian12', 'linux2022']);
+    const deps: VmHandlerDeps = {
+      uri: URI,
+      store,
+      iso,
+      consoleLogDir: consoleDir,
+      virtType: () => virtType,
+      knownOsVariants: async () => knownOs,
+      publishDomain: async (domain) => {
+        published.push(domain);
+      },
+    };
+    vms = new VmHandlers(deps);
+  });
+  afterEach(() => rm(dir, { recursive: true, force: true }));
+
+  const programs = () => runner.calls.map((a) => a[0]);
+  const virtInstallCalls = () => runner.calls.filter((a) => a[0] === 'virt-install');
+  /** virsh calls that change a domain (batches and domuuid/domstate reads are left out). */
+  const mutating = () => runner.calls.filter((a) => a[0] === 'virsh' && MUTATING.has(a[4] ?? '')).map((a) => a.slice(4));
+  const failure = (p: Promise<unknown>) => p.then(
+    () => {
+      throw new Error('expected the handler to fail');
+    },
+    (e: unknown) => e,
+  );
+
+  // ---- create-vm ----
+
+  describe('create-vm', () => {
+    const payload = (input: Partial<JobPayloadInput<'create-vm'>> = {}): JobPayload<'create-vm'> =>
+      createVmJob.payload.parse({
+        name: 'vm1',
+        uuid: VM_UUID,
+        memoryMiB: 512,
+        vcpus: 1,
+        install: { kind: 'import' },
+        disks: [{ name: 'vm1', sizeGiB: 1 }],
+        osVariant: 'debian12',
+        ...input,
+      });
+    const diskPath = () => join(storeRoot, 'vm1.qcow2');
+
+    it('makes the new disk with qemu-img, then runs virt-install with --uuid, --virt-type and the serial log', async () => {
+      const result = await vms.createVm(payload(), ctx);
+
+      const tools = runner.calls.filter((a) => a[0] !== 'virsh');
+      expect(tools).toHaveLength(2);
+      expect(tools[0]).toEqual(['qemu-img', 'create', '-q', '-f', 'qcow2', diskPath(), String(1024 ** 3)]);
+      const argv = tools[1] ?? [];
+      expect(argv[0]).toBe('virt-install');
+      const after = (flag: string) => argv[argv.indexOf(flag) + 1];
+      expect(after('--connect')).toBe(URI);
+      expect(after('--name')).toBe('vm1');
+      expect(after('--uuid')).toBe(VM_UUID);
+      expect(after('--virt-type')).toBe('qemu');
+      expect(after('--osinfo')).toBe('debian12');
+      expect(after('--serial')).toBe(`pty,log.file=${join(consoleDir, `${VM_UUID}.log`)}`);
+      // The disk exists by now: virt-install must not create (size=) it again.
+      expect(after('--disk')).toBe(`path=${diskPath()},driver.type=qcow2,bus=virtio`);
+      expect(argv).toContain('--noautoconsole');
+      expect(await exists(consoleDir)).toBe(true);
+
+      expect(result).toMatchObject({
+        created: true,
+        virtType: 'qemu',
+        osVariant: 'debian12',
+        disksCreated: [diskPath()],
+        warnings: [],
+        domain: { uuid: VM_UUID, name: 'vm1', state: 'running', serialLog: join(consoleDir, `${VM_UUID}.log`) },
+      });
+      expect(createVmJob.result.parse(result)).toEqual(result);
+      expect(published.map((d) => d.uuid)).toEqual([VM_UUID]);
+      expect(await exists(diskPath())).toBe(true);
+    });
+
+    it('leaves --virt-type out when the host has none (test driver)', async () => {
+      virtType = undefined;
+      await vms.createVm(payload({ disks: [], install: { kind: 'pxe' }, networks: [{ network: 'default' }] }), ctx);
+      const [argv = []] = virtInstallCalls();
+      expect(argv).not.toContain('--virt-type');
+      expect(argv).toContain('--pxe');
+    });
+
+    it('refuses when a domain of that name has another UUID, and never runs virt-install', async () => {
+      host.add({ uuid: OTHER_UUID, name: 'vm1', state: 'running' });
+
+      const err = await failure(vms.createVm(payload(), ctx));
+
+      expect(err).toBeInstanceOf(JobFailure);
+      expect(err).toMatchObject({ code: 'vm_exists' });
+      expect((err as JobFailure).message).toContain(OTHER_UUID);
+      expect(runner.calls).toContainEqual(['virsh', '-q', '-c', URI, 'domuuid', '--domain', 'vm1']);
+      expect(programs()).not.toContain('virt-install');
+      expect(programs()).not.toContain('qemu-img');
+      expect(mutating()).toEqual([]);
+      expect(await readdir(storeRoot)).toEqual([]);
+    });
+
+    it('a redelivered create finds the domain by its UUID and does not install again', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running', disks: [{ source: diskPath() }] });
+
+      const result = await vms.createVm(payload(), ctx);
+
+      expect(result).toMatchObject({ created: false, disksCreated: [], domain: { uuid: VM_UUID, state: 'running' } });
+      expect(createVmJob.result.parse(result)).toEqual(result);
+      expect(programs()).not.toContain('virt-install');
+      expect(programs()).not.toContain('qemu-img');
+      // Found by UUID: no name lookup, no action on a running domain.
+      expect(runner.calls.some((a) => a[4] === 'domuuid')).toBe(false);
+      expect(mutating()).toEqual([]);
+    });
+
+    it('a redelivered create starts the domain its earlier attempt left shut off', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
+
+      const result = await vms.createVm(payload(), ctx);
+
+      expect(mutating()).toEqual([['start', '--domain', VM_UUID]]);
+      expect(programs()).not.toContain('virt-install');
+      expect(result).toMatchObject({ created: false, domain: { state: 'running' } });
+    });
+
+    it('removes the new disk, and destroys and undefines the domain by UUID, when virt-install fails', async () => {
+      runner.on('virt-install', (argv) => {
+        // virt-install got as far as defining the domain before QEMU failed.
+        host.defineFromVirtInstall(argv, 'shutoff');
+        return { exitCode: 1, stderr: 'ERROR    internal error: process exited while connecting to monitor: qemu: could not load PC BIOS\n' };
+      });
+
+      const err = await failure(vms.createVm(payload(), ctx));
+
+      expect(err).toBeInstanceOf(CommandFailedError);
+      expect((err as CommandFailedError).message).toMatch(/virt-install exited with code 1: .*PC BIOS/);
+      const order = runner.calls.filter((a) => a[0] !== 'virsh' || MUTATING.has(a[4] ?? '')).map((a) => (a[0] === 'virsh' ? a.slice(4) : [a[0]]));
+      expect(order).toEqual([
+        ['qemu-img'],
+        ['virt-install'],
+        ['destroy', '--domain', VM_UUID],
+        ['undefine', '--domain', VM_UUID, '--nvram', '--managed-save', '--snapshots-metadata'],
+      ]);
+      expect(await exists(diskPath())).toBe(false);
+      expect(await readdir(storeRoot)).toEqual([]);
+      expect(host.get(VM_UUID)).toBeUndefined();
+      expect(published).toEqual([]);
+    });
+
+    it('falls back to generic, with a warning, for an OS variant this host does not know', async () => {
+      const result = await vms.createVm(payload({ osVariant: 'debian99' }), ctx);
+
+      const [argv = []] = virtInstallCalls();
+      expect(argv[argv.indexOf('--osinfo') + 1]).toBe('generic');
+      expect(result.osVariant).toBe('generic');
+      expect(result.warnings).toEqual([expect.stringMatching(/debian99 is unknown.*using generic/)]);
+    });
+
+    it('takes the OS variant as it is when the host could not list any', async () => {
+      knownOs = new Set();
+      const result = await vms.createVm(payload({ osVariant: 'debian99' }), ctx);
+      expect(result).toMatchObject({ osVariant: 'debian99', warnings: [] });
+    });
+
+    it('installs from a real ISO in the iso root', async () => {
+      const iso = Buffer.alloc(0x8006);
+      iso.write('\x01CD001', 0x8000, 'latin1'); // ISO 9660 primary volume descriptor
+      await writeFile(join(isoRoot, 'debian.iso'), iso);
+
+      await vms.createVm(payload({ install: { kind: 'cdrom', iso: 'debian.iso' } }), ctx);
+
+      const [argv = []] = virtInstallCalls();
+      expect(argv[argv.indexOf('--cdrom') + 1]).toBe(join(isoRoot, 'debian.iso'));
+    });
+
+    it('refuses an "ISO" that holds a qcow2 header before virt-install, and removes the disk it made', async () => {
+      // A qcow2 image renamed .iso: libvirt would probe it as qcow2 and follow its backing file.
+      await writeFile(join(isoRoot, 'evil.iso'), Buffer.concat([QCOW2_MAGIC, Buffer.from([0, 0, 0, 3]), Buffer.alloc(504)]));
+
+      const err = await failure(vms.createVm(payload({ install: { kind: 'cdrom', iso: 'evil.iso' } }), ctx));
+
+      expect(err).toBeInstanceOf(JobFailure);
+      expect(err).toMatchObject({ code: 'install_media_refused', message: expect.stringContaining('qcow2') });
+      expect(programs()).not.toContain('virt-install');
+      expect(await readdir(storeRoot)).toEqual([]);
+    });
+
+    it('says which install medium is missing', async () => {
+      const err = await failure(vms.createVm(payload({ disks: [], install: { kind: 'cdrom', iso: 'nosuch.iso' } }), ctx));
+      expect(err).toMatchObject({ name: 'JobFailure', code: 'install_media_not_found' });
+      expect(programs()).not.toContain('virt-install');
+    });
+
+    describe('refuses values cast past the types before they reach virt-install', () => {
+      // Valid payloads first (the schema would refuse these values), then the bad value put in.
+      const existingDisk = async () => {
+        await writeFile(diskPath(), QCOW2_MAGIC);
+        return payload({ disks: [{ name: 'vm1' }] });
+      };
+      const cases: Array<{ what: string; build: () => Promise<JobPayload<'create-vm'>>; code: string; field?: string }> = [
+        { what: 'name with comma syntax', build: async () => ({ ...(await existingDisk()), name: 'x,backing_store=/etc/shadow' }), code: 'payload_invalid', field: 'name' },
+        {
+          what: 'disk name with ..',
+          build: async () => {
+            const p = await existingDisk();
+            return { ...p, disks: [{ ...p.disks[0], name: '../etc', format: 'qcow2', bus: 'virtio' }] };
+          },
+          code: 'disk_name_invalid',
+        },
+        {
+          what: 'network name that reads as an option',
+          build: async () => ({ ...(await existingDisk()), networks: [{ network: '--foo', model: 'virtio' }] }),
+          code: 'payload_invalid',
+          field: 'networks[0].network',
+        },
+        {
+          what: 'VNC password with shell syntax',
+          build: async () => ({ ...(await existingDisk()), graphics: { type: 'vnc', listen: '127.0.0.1', password: '$(id)' } }),
+          code: 'payload_invalid',
+          field: 'graphics.password',
+        },
+        {
+          what: 'kernel command line with a quote',
+          build: async () => {
+            await writeFile(join(isoRoot, 'vmlinuz'), 'kernel');
+            return { ...(await existingDisk()), install: { kind: 'kernel', kernel: 'vmlinuz', cmdline: 'a"b' } };
+          },
+          code: 'payload_invalid',
+          field: 'install.cmdline',
+        },
+      ];
+
+      it.each(cases)('$what', async ({ build, code, field }) => {
+        const p = await build();
+
+        const err = await failure(vms.createVm(p, ctx));
+
+        expect(err).toBeInstanceOf(JobFailure);
+        expect(err).toMatchObject({ code, ...(field ? { details: { field } } : {}) });
+        // The rejected value is not echoed back (it may be a password).
+        if (field === 'graphics.password') expect((err as JobFailure).message).not.toContain('$(id)');
+        expect(virtInstallCalls()).toEqual([]);
+        expect(programs()).not.toContain('qemu-img');
+        expect(await exists(diskPath())).toBe(true); // the user's existing disk is left alone
+      });
+    });
+
+    // Was a bug (vms.ts, undo): on cancellation (or the job's own timeout) the job signal is aborted,
+    // so undo() skips `virsh destroy`/`undefine` (JobContext.run would throw anyway: the
+    // `cleanup` AbortController cannot help, run() always combines with the job's signal) but
+    // still deletes the disks it made. If virt-install had already defined and started the
+    // domain when it was killed, the host is left with a defined, running domain whose freshly
+    // made disk was unlinked under QEMU. Either the domain goes too, or its disk must stay.
+    it('a cancelled create does not leave a domain behind whose new disk it deleted', async () => {
+      runner.on('virt-install', (argv) => {
+        host.defineFromVirtInstall(argv, 'running'); // defined and started, then killed
+        job.abort(new Error('cancelled on request'));
+        return { exitCode: null, signal: 'SIGTERM' };
+      });
+
+      const err = await failure(vms.createVm(payload(), ctx));
+      expect(err).toBeInstanceOf(CommandFailedError);
+
+      const domainLeft = host.get(VM_UUID) !== undefined;
+      const diskLeft = await exists(diskPath());
+      expect({ domainLeft, diskLeft }).not.toEqual({ domainLeft: true, diskLeft: false });
+    });
+  });
+
+  // ---- shutdown-vm ----
+
+  describe('shutdown-vm', () => {
+    const shutdown = (input: Partial<JobPayloadInput<'shutdown-vm'>> = {}) =>
+      vms.shutdownVm(shutdownVmJob.payload.parse({ vm: { uuid: VM_UUID, name: 'vm1' }, ...input }), ctx);
+
+    it('asks over ACPI and returns once the guest is off', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running' });
+
+      const result = await shutdown({ timeoutSeconds: 5 });
+
+      expect(mutating()).toEqual([['shutdown', '--domain', VM_UUID, '--mode', 'acpi']]);
+      expect(result).toMatchObject({ forced: false, domain: { state: 'shutoff' } });
+      expect(shutdownVmJob.result.parse(result)).toEqual(result);
+    });
+
+    it('ends timed_out after timeoutSeconds when the guest never powers off', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running', ignoresAcpi: true });
+
+      const t0 = Date.now();
+      const err = await failure(shutdown({ timeoutSeconds: 1 }));
+      const took = Date.now() - t0;
+
+      expect(err).toBeInstanceOf(JobFailure);
+      expect(err).toMatchObject({ code: 'timed_out', message: expect.stringContaining('force: true') });
+      expect(took).toBeGreaterThanOrEqual(1000);
+      expect(took).toBeLessThan(4000);
+      // One ACPI request (they repeat every 5 s), then polls of domstate until the deadline.
+      expect(mutating()).toEqual([['shutdown', '--domain', VM_UUID, '--mode', 'acpi']]);
+      expect(runner.calls.filter((a) => a[4] === 'domstate').length).toBeGreaterThanOrEqual(2);
+      expect(host.get(VM_UUID)?.state).toBe('running');
+    });
+
+    it('with force, destroys after the timeout and says it did', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running', ignoresAcpi: true });
+
+      const result = await shutdown({ timeoutSeconds: 1, force: true });
+
+      expect(mutating()).toEqual([
+        ['shutdown', '--domain', VM_UUID, '--mode', 'acpi'],
+        ['destroy', '--domain', VM_UUID],
+      ]);
+      expect(result).toMatchObject({ forced: true, domain: { state: 'shutoff' } });
+      expect(shutdownVmJob.result.parse(result)).toEqual(result);
+    });
+
+    it('returns at once for a domain that is shut off already', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
+
+      const result = await shutdown({ timeoutSeconds: 60, force: true });
+
+      expect(result).toMatchObject({ forced: false, domain: { state: 'shutoff' } });
+      expect(mutating()).toEqual([]);
+      expect(runner.calls.some((a) => a[4] === 'domstate')).toBe(false);
+    });
+
+    it('fails vm_not_found for an unknown UUID', async () => {
+      await expect(shutdown()).rejects.toMatchObject({ name: 'JobFailure', code: 'vm_not_found' });
+      expect(mutating()).toEqual([]);
+    });
+  });
+
+  // ---- start / destroy / suspend / resume ----
+
+  describe('power actions', () => {
+    const vm = { uuid: VM_UUID, name: 'vm1' };
+    const start = () => vms.startVm(startVmJob.payload.parse({ vm }), ctx);
+    const destroy = () => vms.destroyVm(destroyVmJob.payload.parse({ vm }), ctx);
+    const suspend = () => vms.suspendVm(suspendVmJob.payload.parse({ vm }), ctx);
+    const resume = () => vms.resumeVm(resumeVmJob.payload.parse({ vm }), ctx);
+    const actions = { start, destroy, suspend, resume };
+
+    it.each([
+      ['start', 'running'],
+      ['destroy', 'shutoff'],
+      ['suspend', 'paused'],
+      ['resume', 'running'],
+    ] as const)('%s is a no-op on a domain that is %s already', async (action, state) => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state });
+
+      const result = await actions[action]();
+
+      expect(mutating()).toEqual([]);
+      expect(result.domain).toMatchObject({ uuid: VM_UUID, state });
+      expect(startVmJob.result.parse(result)).toEqual(result);
+    });
+
+    it.each([
+      ['start', 'shutoff', 'running'],
+      ['destroy', 'running', 'shutoff'],
+      ['destroy', 'paused', 'shutoff'],
+      ['suspend', 'running', 'paused'],
+      ['resume', 'paused', 'running'],
+    ] as const)('%s on a %s domain runs it once and leaves it %s', async (action, from, to) => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: from });
+
+      const result = await actions[action]();
+
+      expect(mutating()).toEqual([[action, '--domain', VM_UUID]]);
+      expect(result.domain.state).toBe(to);
+    });
+
+    it('start of a paused VM fails vm_paused', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'paused' });
+      await expect(start()).rejects.toMatchObject({ name: 'JobFailure', code: 'vm_paused' });
+      expect(mutating()).toEqual([]);
+    });
+
+    it('suspend and resume of a shut-off VM fail without a virsh call', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
+      await expect(suspend()).rejects.toMatchObject({ code: 'vm_not_running' });
+      await expect(resume()).rejects.toMatchObject({ code: 'vm_not_paused' });
+      expect(mutating()).toEqual([]);
+    });
+
+    it('takes "already active" from a start that raced another start as done', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
+      runner.on(['virsh', '-q', '-c', URI, 'start'], (argv) => {
+        host.virsh(argv); // someone else started it a moment before
+        return host.virsh(argv);
+      });
+
+      const result = await start();
+
+      expect(result.domain.state).toBe('running');
+    });
+  });
+
+  // ---- set-vcpus ----
+
+  describe('set-vcpus', () => {
+    const setVcpus = (input: Omit<JobPayloadInput<'set-vcpus'>, 'vm'>) =>
+      vms.setVcpus(setVcpusJob.payload.parse({ vm: { uuid: VM_UUID, name: 'vm1' }, ...input }), ctx);
+
+    it('raising the maximum runs setvcpus --maximum --config before the count', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff', config: { max: 2, cur: 2 } });
+
+      const result = await setVcpus({ vcpus: 4, maxVcpus: 4 });
+
+      expect(mutating()).toEqual([
+        ['setvcpus', '--domain', VM_UUID, '--count', '4', '--maximum', '--config'],
+        ['setvcpus', '--domain', VM_UUID, '--count', '4', '--config'],
+      ]);
+      expect(result.applied).toEqual([
+        { what: 'maxVcpus', value: 4, when: 'next-boot' },
+        { what: 'vcpus', value: 4, when: 'next-boot' },
+      ]);
+      expect(result.domain).toMatchObject({ vcpus: 4, maxVcpus: 4 });
+      expect(setVcpusJob.result.parse(result)).toEqual(result);
+    });
+
+    it('lowering the maximum: maximum first (libvirt lowers the count with it), then the count', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff', config: { max: 4, cur: 4 } });
+
+      const result = await setVcpus({ vcpus: 2, maxVcpus: 2 });
+
+      expect(mutating()).toEqual([
+        ['setvcpus', '--domain', VM_UUID, '--count', '2', '--maximum', '--config'],
+        ['setvcpus', '--domain', VM_UUID, '--count', '2', '--config'],
+      ]);
+      expect(result.applied).toEqual([
+        { what: 'maxVcpus', value: 2, when: 'next-boot' },
+        { what: 'vcpus', value: 2, when: 'next-boot' },
+      ]);
+    });
+
+    it('a running VM gets the count live as well when hotplug works: now-and-next-boot', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running', config: { max: 4, cur: 1 }, live: { max: 4, cur: 1 } });
+
+      const result = await setVcpus({ vcpus: 3 });
+
+      expect(mutating()).toEqual([
+        ['setvcpus', '--domain', VM_UUID, '--count', '3', '--config'],
+        ['setvcpus', '--domain', VM_UUID, '--count', '3', '--live'],
+      ]);
+      expect(result.applied).toEqual([{ what: 'vcpus', value: 3, when: 'now-and-next-boot' }]);
+      expect(host.get(VM_UUID)?.live.cur).toBe(3);
+    });
+
+    it('a live call that fails leaves the change for the next boot, and does not fail the job', async () => {
+      // The maximum is raised in the config only: the running domain keeps its live maximum of 2.
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running', config: { max: 2, cur: 2 }, live: { max: 2, cur: 2 } });
+
+      const result = await setVcpus({ vcpus: 4, maxVcpus: 4 });
+
+      expect(mutating()).toEqual([
+        ['setvcpus', '--domain', VM_UUID, '--count', '4', '--maximum', '--config'],
+        ['setvcpus', '--domain', VM_UUID, '--count', '4', '--config'],
+        ['setvcpus', '--domain', VM_UUID, '--count', '4', '--live'],
+      ]);
+      expect(result.applied).toEqual([
+        { what: 'maxVcpus', value: 4, when: 'next-boot' },
+        { what: 'vcpus', value: 4, when: 'next-boot' },
+      ]);
+      expect(host.get(VM_UUID)?.live.cur).toBe(2);
+    });
+
+    it('a count above the maximum fails vcpus_invalid with libvirt words', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff', config: { max: 2, cur: 2 } });
+
+      const err = await failure(setVcpus({ vcpus: 3 }));
+
+      expect(err).toBeInstanceOf(JobFailure);
+      expect(err).toMatchObject({ code: 'vcpus_invalid', message: expect.stringContaining('max allowable vcpus for the persistent domain: 3 > 2') });
+    });
+
+    // Was a bug (vms.ts, setVcpus): the order is chosen by comparing with dom.maxVcpus, which comes
+    // from the *live* XML while the domain runs, but both --maximum and the count are --config
+    // changes, bounded by the *persistent* maximum. After an earlier set-vcpus lowered the config
+    // maximum of a running VM (live 4, config 2), raising it to 3 with vcpus 3 looks like
+    // "lowering" (3 < 4), so the count goes first and libvirt refuses it (3 > 2): vcpus_invalid
+    // for a valid request. (setMemory compares with the live maxMemoryMiB the same way.)
+    it('orders by the persistent maximum, not the live one, while the VM runs', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running', config: { max: 2, cur: 2 }, live: { max: 4, cur: 2 } });
+
+      const result = await setVcpus({ vcpus: 3, maxVcpus: 3 });
+
+      expect(result.applied).toEqual([
+        { what: 'maxVcpus', value: 3, when: 'next-boot' },
+        { what: 'vcpus', value: 3, when: 'now-and-next-boot' },
+      ]);
+    });
+  });
+
+  // ---- undefine-vm ----
+
+  describe('undefine-vm', () => {
+    const undefine = (input: Omit<JobPayloadInput<'undefine-vm'>, 'vm'> = {}) =>
+      vms.undefineVm(undefineVmJob.payload.parse({ vm: { uuid: VM_UUID, name: 'vm1' }, ...input }), ctx);
+
+    it('with removeStorage deletes only disk files inside the store root', async () => {
+      const mine = join(storeRoot, 'vm1.qcow2');
+      const foreign = join(outside, 'shared.qcow2');
+      const dotdot = join(storeRoot, '..', 'elsewhere', 'dotdot.qcow2'); // textually under the root
+      const link = join(storeRoot, 'link.qcow2'); // inside, but a symlink to a file outside
+      const linked = join(outside, 'linked.qcow2');
+      const iso = join(isoRoot, 'debian.iso');
+      const serialLog = join(consoleDir, `${VM_UUID}.log`);
+      for (const f of [mine, foreign, linked, iso]) await writeFile(f, QCOW2_MAGIC);
+      await writeFile(join(outside, 'dotdot.qcow2'), QCOW2_MAGIC);
+      await symlink(linked, link);
+      await mkdir(consoleDir);
+      await writeFile(serialLog, 'login: ');
+      host.add({
+        uuid: VM_UUID,
+        name: 'vm1',
+        state: 'shutoff',
+        serialLog,
+        disks: [
+          { source: mine },
+          { source: foreign },
+          { source: `${storeRoot}/../elsewhere/dotdot.qcow2` },
+          { source: link },
+          { source: iso, device: 'cdrom', format: 'raw' },
+        ],
+      });
+
+      const result = await undefine({ removeStorage: true });
+
+      expect(result).toEqual({ undefined: true, deleted: [mine], kept: [foreign, `${storeRoot}/../elsewhere/dotdot.qcow2`, link] });
+      expect(undefineVmJob.result.parse(result)).toEqual(result);
+      expect(mutating()).toEqual([['undefine', '--domain', VM_UUID, '--nvram', '--managed-save']]);
+      expect(await exists(mine)).toBe(false);
+      for (const f of [foreign, dotdot, linked, iso]) expect(await exists(f)).toBe(true);
+      expect(await exists(link)).toBe(true);
+      expect(await exists(serialLog)).toBe(false);
+      expect(host.get(VM_UUID)).toBeUndefined();
+    });
+
+    it('without removeStorage keeps every disk', async () => {
+      const mine = join(storeRoot, 'vm1.qcow2');
+      await writeFile(mine, QCOW2_MAGIC);
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff', disks: [{ source: mine }] });
+
+      const result = await undefine();
+
+      expect(result).toEqual({ undefined: true, deleted: [], kept: [mine] });
+      expect(await exists(mine)).toBe(true);
+    });
+
+    it('destroys a running VM before it undefines it', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running' });
+
+      await undefine();
+
+      expect(mutating()).toEqual([
+        ['destroy', '--domain', VM_UUID],
+        ['undefine', '--domain', VM_UUID, '--nvram', '--managed-save'],
+      ]);
+      expect(host.get(VM_UUID)).toBeUndefined();
+    });
+
+    it('refuses a VM with snapshots unless deleteSnapshots is set', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'running', snapshots: ['s1', 'before-upgrade'] });
+
+      const err = await failure(undefine({ removeStorage: true }));
+
+      expect(err).toBeInstanceOf(JobFailure);
+      expect(err).toMatchObject({ code: 'vm_has_snapshots', message: expect.stringContaining('2 snapshot(s)') });
+      expect(mutating()).toEqual([]);
+      expect(host.get(VM_UUID)?.state).toBe('running');
+    });
+
+    it('with deleteSnapshots removes the snapshot metadata with it', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff', snapshots: ['s1'] });
+
+      const result = await undefine({ deleteSnapshots: true });
+
+      expect(result.undefined).toBe(true);
+      expect(mutating()).toEqual([['undefine', '--domain', VM_UUID, '--nvram', '--managed-save', '--snapshots-metadata']]);
+      expect(host.get(VM_UUID)).toBeUndefined();
+    });
+
+    it('returns undefined:false for a UUID libvirt does not know', async () => {
+      const result = await undefine({ removeStorage: true, deleteSnapshots: true });
+
+      expect(result).toEqual({ undefined: false, deleted: [], kept: [] });
+      expect(mutating()).toEqual([]);
+      expect(runner.calls).toHaveLength(1); // the one read batch
+    });
+  });
+
+  it('reports every command it runs to the job log', async () => {
+    host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
+    await vms.startVm(startVmJob.payload.parse({ vm: { uuid: VM_UUID, name: 'vm1' } }), ctx);
+    const logged = reports.flatMap((r) => (r.kind === 'command' ? [r.command.argv] : []));
+    expect(logged).toEqual(runner.calls);
+  });
+});
