@@ -205,6 +205,14 @@ describe('VM inventory and the VM routes', () => {
     // big has 16-12 = 4 GiB left (25 %), small 2 GiB (50 % before, 0 % after 1 GiB? no: 1 GiB left = 50 %)
     expect(spread.body.hostId).toBe(small.id);
 
+    // A retried request with the same Idempotency-Key answers the first job, even when placement would now differ.
+    const keyed = { ...spec, name: 'p-key', graphics: { type: 'vnc', password: 'pw123' } };
+    const k1 = await api.call<JobBody>('POST', '/v1/vms', { body: keyed, headers: { 'idempotency-key': 'vm-key-1' } });
+    const k2 = await api.call<JobBody>('POST', '/v1/vms', { body: keyed, headers: { 'idempotency-key': 'vm-key-1' } });
+    expect([k1.status, k2.status]).toEqual([202, 200]);
+    expect(k2.body.id).toBe(k1.body.id);
+    expect(JSON.stringify(k1.body.payload)).not.toContain('pw123'); // secrets never leave the API
+
     const tooBig = await api.call<ErrorBody>('POST', '/v1/vms', { body: { ...spec, memoryMiB: 64 * 1024, name: 'p-huge' } });
     expect(tooBig.status).toBe(409);
     expect(tooBig.body.error.code).toBe('no_host_fits');

@@ -9,7 +9,7 @@ export function jobView(j: Job) {
     state: j.state,
     progress: j.progress,
     attempt: j.attempt,
-    payload: j.payload,
+    payload: masked(j.payload),
     result: j.result ?? null,
     error: j.error ?? null,
     idempotencyKey: j.idempotencyKey ?? null,
@@ -39,4 +39,11 @@ export function jobLogView(l: JobLog) {
     stdoutTail: l.stdoutTail,
     stderrTail: l.stderrTail,
   };
+}
+
+/** Secrets a payload may carry (a VNC password): the agent gets them, API readers never do. */
+function masked(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(masked);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, k === 'password' ? '***' : masked(v)]));
 }

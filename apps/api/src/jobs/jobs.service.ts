@@ -55,7 +55,7 @@ export class JobsService {
     body: SubmitJobBody,
     idempotencyKey: string | undefined,
     submittedBy: string,
-    extra: { placement?: object } = {},
+    extra: { placement?: object; clientHostId?: string | undefined } = {},
   ): Promise<{ job: Job; replayed: boolean }> {
     if (!isJobType(body.type)) {
       throw new ApiError(400, 'job_type_unknown', `unknown job type ${JSON.stringify(body.type)}`, { known: jobTypes });
@@ -70,18 +70,19 @@ export class JobsService {
       throw new ApiError(400, 'timeout_invalid', `timeoutSeconds: ${body.type} allows at most ${def.timeoutMs / 1000} s`);
     }
     const effects = effectsOf(def.name);
-    const hostId = body.hostId ?? (await this.defaultHost());
-    // The hash is of what the client sent, before the API fills anything in (a replay must match).
+    // The hash is of what the client sent, before the API fills anything in or places the job: a
+    // retry matches even when placement would now choose another host.
     const requestHash = idempotencyKey
-      ? createHash('sha256').update(JSON.stringify({ type: body.type, hostId, payload: parsed.data })).digest('hex')
+      ? hashRequest(body.type, 'clientHostId' in extra ? extra.clientHostId : body.hostId, parsed.data)
       : undefined;
-    const prepared: unknown = effects?.prepare ? effects.prepare(parsed.data as never) : parsed.data;
-    const payload = prepared as Prisma.InputJsonValue;
-    const lockKey = (def.lockKey as ((p: unknown) => string | undefined) | undefined)?.(prepared) ?? null;
     if (idempotencyKey) {
       const prior = await this.replay(idempotencyKey, requestHash);
       if (prior) return { job: prior, replayed: true };
     }
+    const hostId = body.hostId ?? (await this.defaultHost());
+    const prepared: unknown = effects?.prepare ? effects.prepare(parsed.data as never) : parsed.data;
+    const payload = prepared as Prisma.InputJsonValue;
+    const lockKey = (def.lockKey as ((p: unknown) => string | undefined) | undefined)?.(prepared) ?? null;
 
     const data = {
       type: body.type,
@@ -198,6 +199,11 @@ export class JobsService {
     return this.db.jobLog.findMany({ where: { jobId: id }, orderBy: [{ attempt: 'asc' }, { seq: 'asc' }] });
   }
 
+  /** The job an Idempotency-Key made before for this same request, if any (409 for another request). */
+  findReplay(key: string, type: string, clientHostId: string | undefined, payload: unknown): Promise<Job | null> {
+    return this.replay(key, hashRequest(type, clientHostId, payload));
+  }
+
   private async replay(key: string, requestHash: string | undefined): Promise<Job | null> {
     const prior = await this.db.job.findUnique({ where: { idempotencyKey: key } });
     if (prior && prior.requestHash !== requestHash) {
@@ -218,4 +224,8 @@ export class JobsService {
     if (hosts.length === 0) throw new ApiError(409, 'no_host_available', 'no host is online and out of maintenance: give hostId');
     throw new ApiError(400, 'host_required', 'hostId is required when more than one host can take the job');
   }
+}
+
+function hashRequest(type: string, hostId: string | undefined, payload: unknown): string {
+  return createHash('sha256').update(JSON.stringify({ type, hostId, payload })).digest('hex');
 }

@@ -4,7 +4,7 @@ import type { ApiBodyOptions } from '@nestjs/swagger';
 type SchemaHost = Extract<ApiBodyOptions, { schema: unknown }>;
 type SchemaObject = Exclude<SchemaHost['schema'], { $ref: string }>;
 export type { SchemaObject };
-import { domainDisk, domainInterface, domainSnapshot, jobCatalog, jobError, jobState, jobTypes, hostFacts, powerState, type JobType } from '@virtfleet/contracts';
+import { domainDisk, domainInterface, domainSnapshot, networkInventory, poolInventory, jobCatalog, jobError, jobState, jobTypes, hostFacts, powerState, type JobType } from '@virtfleet/contracts';
 import { z } from 'zod';
 
 /** OpenAPI schemas derived from the zod schemas in libs/contracts: one source, no hand-copied types. */
@@ -54,9 +54,15 @@ export const hostSchema: SchemaObject = {
   properties: {
     id: { type: 'string', format: 'uuid' },
     name: { type: 'string' },
-    state: { type: 'string', enum: ['online', 'offline'] },
+    state: { type: 'string', enum: ['online', 'offline', 'revoked'] },
+    maintenance: { type: 'boolean', description: 'no new placements while true' },
     labels: { type: 'object', additionalProperties: { type: 'string' } },
     facts: toOpenApi(hostFacts),
+    doctor: { type: 'object', nullable: true, description: "virtfleet-agent doctor's last report" },
+    networks: { type: 'array', items: toOpenApi(networkInventory), description: 'libvirt networks, as the last full inventory showed them' },
+    pools: { type: 'array', items: toOpenApi(poolInventory), description: 'libvirt storage pools, as the last full inventory showed them' },
+    inventoryAt: { type: 'string', format: 'date-time', nullable: true, description: 'when the agent last sent a full inventory' },
+    enrolledAt: { type: 'string', format: 'date-time', nullable: true },
     lastHeartbeatAt: { type: 'string', format: 'date-time', nullable: true },
     createdAt: { type: 'string', format: 'date-time' },
   },

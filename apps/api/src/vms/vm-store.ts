@@ -38,10 +38,12 @@ ON CONFLICT ("hostId","uuid") DO UPDATE SET
 WHERE ("Vm"."seenAt" IS NULL OR "Vm"."seenAt" <= EXCLUDED."seenAt")
   AND ("Vm"."status" IN ('creating','missing')
     OR ("Vm"."name","Vm"."state","Vm"."reason","Vm"."persistent","Vm"."autostart","Vm"."vcpus","Vm"."maxVcpus",
-        "Vm"."memoryMiB","Vm"."maxMemoryMiB","Vm"."xml","Vm"."snapshots")
+        "Vm"."memoryMiB","Vm"."maxMemoryMiB","Vm"."virtType","Vm"."xml","Vm"."snapshots","Vm"."disks","Vm"."interfaces",
+        "Vm"."graphics","Vm"."serialLog")
        IS DISTINCT FROM
        (EXCLUDED."name",EXCLUDED."state",EXCLUDED."reason",EXCLUDED."persistent",EXCLUDED."autostart",EXCLUDED."vcpus",
-        EXCLUDED."maxVcpus",EXCLUDED."memoryMiB",EXCLUDED."maxMemoryMiB",EXCLUDED."xml",EXCLUDED."snapshots"))
+        EXCLUDED."maxVcpus",EXCLUDED."memoryMiB",EXCLUDED."maxMemoryMiB",EXCLUDED."virtType",EXCLUDED."xml",
+        EXCLUDED."snapshots",EXCLUDED."disks",EXCLUDED."interfaces",EXCLUDED."graphics",EXCLUDED."serialLog"))
 RETURNING "id", "uuid"::text AS "uuid", "name", "status"::text AS "status", "state"`;
 
 /** Writes what the host says about these domains; new ones appear as unmanaged. */

@@ -10,7 +10,7 @@ import { afterCursor, pageOf } from '../common/cursor';
 import { labelConditions } from '../common/labels';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
-import { JobsService } from '../jobs/jobs.service';
+import { JobsService, submitJobBody } from '../jobs/jobs.service';
 import { InventoryService } from './inventory.service';
 import { place, type HostCandidate, type PlacementDecision } from './placement';
 
@@ -29,7 +29,12 @@ export type ListVmsQuery = z.infer<typeof listVmsQuery>;
 
 const labelSelector = z.record(z.string(), z.string()).default({});
 /** POST /v1/vms: the create-vm payload, plus where it may go. */
-export const createVmBody = z.looseObject({ hostId: z.uuid().optional(), hostSelector: labelSelector });
+export const createVmBody = z.looseObject({
+  hostId: z.uuid().optional(),
+  hostSelector: labelSelector,
+  expiresInSeconds: submitJobBody.shape.expiresInSeconds,
+  timeoutSeconds: submitJobBody.shape.timeoutSeconds,
+});
 
 /** The action routes, and the job type each becomes. */
 export const VM_ACTIONS = {
@@ -87,10 +92,14 @@ export class VmsService {
     body: z.infer<typeof createVmBody>,
     opts: { dryRun: boolean; idempotencyKey: string | undefined; actor: string },
   ): Promise<{ placement: PlacementDecision; job?: Job; replayed?: boolean }> {
-    const { hostId, hostSelector, ...payload } = body;
+    const { hostId, hostSelector, expiresInSeconds, timeoutSeconds, ...payload } = body;
     const parsed = createVmPayload.safeParse(payload);
     if (!parsed.success) throw validationError('payload_invalid', parsed.error, []);
     const p = parsed.data;
+    if (opts.idempotencyKey && !opts.dryRun) {
+      const prior = await this.jobs.findReplay(opts.idempotencyKey, 'create-vm', hostId, p);
+      if (prior) return { placement: prior.placement as unknown as PlacementDecision, job: prior, replayed: true };
+    }
     const placement = hostId
       ? { hostId, hostName: null, reason: 'requested by the client', hosts: [] }
       : await this.place({
@@ -105,10 +114,16 @@ export class VmsService {
       throw new ApiError(409, 'no_host_fits', `no host can take this VM: ${placement.reason}`, { hosts: placement.hosts });
     }
     const { job, replayed } = await this.jobs.submit(
-      { type: 'create-vm', hostId: placement.hostId, payload },
+      {
+        type: 'create-vm',
+        hostId: placement.hostId,
+        payload,
+        ...(expiresInSeconds ? { expiresInSeconds } : {}),
+        ...(timeoutSeconds ? { timeoutSeconds } : {}),
+      },
       opts.idempotencyKey,
       opts.actor,
-      { placement },
+      { placement, clientHostId: hostId },
     );
     return { placement, job, replayed };
   }
