@@ -64,7 +64,7 @@ export class ConsoleRelay {
     if (msg.op === 'close') return this.close(msg.session);
     await this.open(msg.session, msg.uuid).catch((err: Error) => {
       this.o.log.warn({ session: msg.session, err: err.message }, 'console not opened');
-      void this.pub?.publish(consoleChannels(this.o.hostId, msg.session).out, `\r\n[virtfleet: console unavailable: ${err.message}]\r\n`);
+      void this.pub?.publish(consoleChannels(this.o.hostId, msg.session).state, `closed: ${err.message}`);
     });
   }
 
@@ -84,9 +84,15 @@ export class ConsoleRelay {
     // Raw and without echo: the guest's output must not come back to it as input.
     stream.setRawMode(true);
     stream.on('data', (chunk: Buffer) => void this.pub?.publish(ch.out, chunk).catch(() => undefined));
-    stream.on('error', () => void this.close(session));
+    const ended = (why: string) => {
+      void this.pub?.publish(ch.state, `closed: ${why}`);
+      void this.close(session);
+    };
+    stream.on('error', (err: Error) => ended(err.message));
+    stream.on('end', () => ended('the console ended (domain stopped?)'));
     this.sessions.set(session, { fh, stream });
     await this.sub?.subscribe(ch.in);
+    await this.pub?.publish(ch.state, 'open');
     this.o.log.info({ session, uuid, pty }, 'console opened');
   }
 

@@ -76,9 +76,16 @@ export function cancelChannel(hostId: string): string {
 
 /**
  * Serial console sessions between the API and one host's agent, over Redis pub/sub: the API
- * asks on `ctl` (JSON {op: 'open'|'close', session, uuid}), bytes flow on `in` and `out`.
+ * asks on `ctl` (JSON {op: 'open'|'close', session, uuid}), bytes flow on `in` and `out`, and
+ * the agent says `open` or `closed: <why>` on `state`.
  */
 export function consoleChannels(hostId: string, session = '*') {
   const base = `virtfleet:console:${hostId}`;
-  return { pattern: `${base}:*`, ctl: `${base}:ctl`, in: `${base}:${session}:in`, out: `${base}:${session}:out` };
+  return {
+    pattern: `${base}:*`,
+    ctl: `${base}:ctl`,
+    in: `${base}:${session}:in`,
+    out: `${base}:${session}:out`,
+    state: `${base}:${session}:state`,
+  };
 }

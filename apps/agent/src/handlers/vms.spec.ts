@@ -460,6 +460,27 @@ describe('VmHandlers', () => {
       expect(await exists(diskPath())).toBe(true);
     });
 
+    it('a redelivered create takes over the disk its earlier attempt made (crash before virt-install), not a stranger\'s', async () => {
+      await writeFile(diskPath(), QCOW2_MAGIC);
+      await expect(vms.createVm(payload(), ctx)).rejects.toMatchObject({ code: 'disk_exists' });
+
+      await writeFile(join(storeRoot, '.vm1.qcow2.owner'), VM_UUID); // what the first attempt wrote before qemu-img
+      const result = await vms.createVm(payload(), ctx);
+      expect(result.created).toBe(true);
+      expect(runner.calls.filter((a) => a[0] === 'qemu-img')).toEqual([]); // the disk is there: not made again
+      expect(await readdir(storeRoot)).toEqual(['vm1.qcow2']); // the owner note is gone once the domain exists
+    });
+
+    it('refuses an existing disk whose backing file lies outside the store root', async () => {
+      await writeFile(diskPath(), QCOW2_MAGIC);
+      runner.on(['prlimit'], async () => ({
+        stdout: JSON.stringify({ filename: diskPath(), format: 'qcow2', 'virtual-size': 1, 'backing-filename': '/etc/shadow' }),
+      }));
+      const err = await failure(vms.createVm(payload({ disks: [{ name: 'vm1' }] }), ctx));
+      expect(err).toMatchObject({ code: 'disk_refused' });
+      expect(virtInstallCalls()).toEqual([]);
+    });
+
     it('leaves --virt-type out when the host has none (test driver)', async () => {
       virtType = undefined;
       await vms.createVm(payload({ disks: [], install: { kind: 'pxe' }, networks: [{ network: 'default' }] }), ctx);

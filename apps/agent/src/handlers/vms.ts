@@ -1,13 +1,15 @@
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import type { AppliedChange, CreateVmPayload, DomainInventory, JobPayload, JobResult, VmRef } from '@virtfleet/contracts';
+import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import type { AppliedChange, CreateVmPayload, DiskFormat, DomainInventory, JobPayload, JobResult, VmRef } from '@virtfleet/contracts';
 import { assertSucceeded, type CommandResult } from '@virtfleet/exec';
 import {
   checkDomainXmlAllowlist,
   classifyVirshError,
   parseDhcpLeases,
   parseDomState,
+  parseQemuImgInfo,
   qemuImgCreate,
+  qemuImgInfo,
   readDomain,
   UnsafeValueError,
   virsh,
@@ -70,35 +72,40 @@ export class VmHandlers {
     if (sameName) throw new JobFailure('vm_exists', `a domain named ${p.name} already exists on this host (UUID ${sameName.uuid})`);
 
     const osVariant = await this.osVariant(ctx, p.osVariant, warnings);
-    const disks = await this.resolveDisks(p);
+    const disks = await this.resolveDisks(p, uuid);
+    // Every value is checked (the argv built) before anything is made on the host.
+    const spec: VirtInstallSpec = {
+      ...p,
+      uri: this.d.uri,
+      uuid,
+      osVariant,
+      disks: disks.map((x) => ({ ...x, create: false })),
+      ...(this.d.virtType() ? { virtType: this.d.virtType() } : {}),
+      ...(await this.installPaths(p)),
+      ...(p.serial ? { serialLogPath: await this.serialLogPath(uuid) } : {}),
+    };
+    let cmd;
+    try {
+      cmd = virtInstallCommand(spec);
+    } catch (err) {
+      if (err instanceof UnsafeValueError) throw new JobFailure('payload_invalid', err.message, { field: err.field });
+      throw err;
+    }
+    for (const disk of disks.filter((x) => !x.create)) await this.refuseForeignBacking(ctx, disk.name, disk.path, disk.format);
     const created: string[] = [];
     try {
       for (const disk of disks.filter((x) => x.create)) {
-        await ctx.run(qemuImgCreate({ path: disk.path, format: disk.format, sizeBytes: (disk.sizeGiB ?? 0) * 1024 ** 3 }));
         created.push(disk.path);
-      }
-      const spec: VirtInstallSpec = {
-        ...p,
-        uri: this.d.uri,
-        uuid,
-        osVariant,
-        disks: disks.map((x) => ({ ...x, create: false })),
-        ...(this.d.virtType() ? { virtType: this.d.virtType() } : {}),
-        ...(await this.installPaths(p)),
-        ...(p.serial ? { serialLogPath: await this.serialLogPath(uuid) } : {}),
-      };
-      let cmd;
-      try {
-        cmd = virtInstallCommand(spec);
-      } catch (err) {
-        if (err instanceof UnsafeValueError) throw new JobFailure('payload_invalid', err.message, { field: err.field });
-        throw err;
+        if ((await this.ownerOf(disk.path)) === uuid && (await this.d.store.exists(disk.path))) continue; // made by an earlier attempt
+        await writeFile(this.ownerNote(disk.path), uuid, { mode: 0o600 });
+        await ctx.run(qemuImgCreate({ path: disk.path, format: disk.format, sizeBytes: (disk.sizeGiB ?? 0) * 1024 ** 3 }));
       }
       await ctx.run(cmd);
     } catch (err) {
       await this.undo(ctx, uuid, created);
       throw err;
     }
+    for (const path of created) await rm(this.ownerNote(path), { force: true });
     const first = await this.snapshot(ctx, uuid);
     await this.d.publishDomain(first.domain, first.takenAt);
     const ready = p.waitFor === 'guest-ready' ? await this.waitGuestReady(ctx, p, first.domain) : undefined;
@@ -174,6 +181,8 @@ export class VmHandlers {
   readonly shutdownVm = async (p: JobPayload<'shutdown-vm'>, ctx: JobContext): Promise<JobResult<'shutdown-vm'>> => {
     const dom = await this.mustFind(ctx, p.vm.uuid);
     if (dom.state === 'shutoff') return { ...(await this.snapshot(ctx, dom.uuid)), forced: false };
+    // A paused guest cannot act on ACPI: waiting would only end in a misleading time-out.
+    if (dom.state === 'paused') throw new JobFailure('vm_paused', `${dom.name} is paused: resume it first, or destroy it`);
     const deadline = Date.now() + p.timeoutSeconds * 1000;
     let lastAsk = 0;
     while (Date.now() < deadline) {
@@ -181,7 +190,10 @@ export class VmHandlers {
         await this.virsh(ctx, virshShutdown(this.d.uri, dom.uuid), ['not_running']);
         lastAsk = Date.now();
       }
-      if ((await this.state(ctx, dom.uuid)) === 'shutoff') return { ...(await this.snapshot(ctx, dom.uuid)), forced: false };
+      const now = await this.state(ctx, dom.uuid);
+      if (now === 'shutoff') return { ...(await this.snapshot(ctx, dom.uuid)), forced: false };
+      // A transient domain is gone once it powers off.
+      if (now === 'unknown' && !dom.persistent) return { domain: { ...dom, state: 'shutoff' }, takenAt: new Date().toISOString(), forced: false };
       await sleep(POLL_MS, ctx.signal);
     }
     if (!p.force) {
@@ -226,7 +238,9 @@ export class VmHandlers {
     const setCurrent = async () => {
       if (p.memoryMiB === undefined) return;
       await this.virsh(ctx, virshSetMem(this.d.uri, dom.uuid, p.memoryMiB, 'config'), [], 'memory_invalid');
-      const live = active && p.memoryMiB <= dom.maxMemoryMiB ? await this.tryLive(ctx, virshSetMem(this.d.uri, dom.uuid, p.memoryMiB, 'live')) : false;
+      const asked = active && p.memoryMiB <= dom.maxMemoryMiB && (await this.tryLive(ctx, virshSetMem(this.d.uri, dom.uuid, p.memoryMiB, 'live')));
+      // setmem --live exits 0 even when no balloon driver in the guest acts on it: believe the domain, not the exit code.
+      const live = asked && (await this.mustFind(ctx, dom.uuid)).memoryMiB === p.memoryMiB;
       applied.push({ what: 'memoryMiB', value: p.memoryMiB, when: live ? 'now-and-next-boot' : 'next-boot' });
     };
     await inWorkingOrder(setMax, setCurrent);
@@ -313,18 +327,45 @@ export class VmHandlers {
     return 'generic';
   }
 
-  private async resolveDisks(p: CreateVmPayload): Promise<ResolvedVmDisk[]> {
+  /**
+   * New disks get a path in the store (one an earlier attempt of this very VM made is taken over:
+   * its owner note names the VM's UUID); existing ones must be plain images whose backing file,
+   * if any, is ours too (DESIGN.md: a client never points QEMU at an arbitrary host file).
+   */
+  private async resolveDisks(p: CreateVmPayload, uuid: string): Promise<ResolvedVmDisk[]> {
     const out: ResolvedVmDisk[] = [];
     for (const disk of p.disks) {
       const path = this.d.store.diskPath(disk.name, disk.format);
       const exists = await this.d.store.exists(path);
-      if (disk.sizeGiB !== undefined && exists) {
-        throw new JobFailure('disk_exists', `disk ${disk.name} already exists (${path}): leave out sizeGiB to use it`);
+      if (disk.sizeGiB !== undefined) {
+        if (exists && (await this.ownerOf(path)) !== uuid) {
+          throw new JobFailure('disk_exists', `disk ${disk.name} already exists (${path}): leave out sizeGiB to use it`);
+        }
+        out.push({ ...disk, path, create: true });
+        continue;
       }
-      if (disk.sizeGiB === undefined && !exists) throw new JobFailure('disk_not_found', `no disk ${disk.name} (${path}) on this host`);
-      out.push({ ...disk, path, create: disk.sizeGiB !== undefined });
+      if (!exists) throw new JobFailure('disk_not_found', `no disk ${disk.name} (${path}) on this host`);
+      out.push({ ...disk, path, create: false });
     }
     return out;
+  }
+
+  private async refuseForeignBacking(ctx: JobContext, name: string, path: string, format: DiskFormat): Promise<void> {
+    const info = parseQemuImgInfo((await ctx.run(qemuImgInfo({ path, format, forceShare: true }))).stdout);
+    if (!info.backingFile) return;
+    const backing = resolve(dirname(path), info.backingFile);
+    if (!(await this.d.store.contains(backing)) || !(await this.d.store.exists(backing).catch(() => false))) {
+      throw new JobFailure('disk_refused', `disk ${name} has a backing file outside the storage root (${info.backingFile})`);
+    }
+  }
+
+  /** Which VM made a disk (a note beside it while create-vm runs), so a redelivered job takes it over. */
+  private ownerNote(path: string): string {
+    return join(this.d.store.root, `.${basename(path)}.owner`);
+  }
+
+  private async ownerOf(path: string): Promise<string | undefined> {
+    return (await readFile(this.ownerNote(path), 'utf8').catch(() => '')).trim() || undefined;
   }
 
   private async installPaths(p: CreateVmPayload): Promise<Partial<VirtInstallSpec>> {
@@ -356,7 +397,10 @@ export class VmHandlers {
   private async undo(ctx: JobContext, uuid: string, disks: string[]): Promise<void> {
     await ctx.cleanup(virshDestroy(this.d.uri, uuid));
     await ctx.cleanup(virshUndefine(this.d.uri, uuid, { snapshotsMetadata: true }));
-    for (const path of disks) await rm(path, { force: true });
+    for (const path of disks) {
+      await rm(path, { force: true });
+      await rm(this.ownerNote(path), { force: true });
+    }
   }
 
   /** The first sign of life: the marker on the serial console, or a DHCP lease for one of its MACs. */

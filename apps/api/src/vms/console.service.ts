@@ -3,13 +3,16 @@ import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common
 import { consoleChannels } from '@virtfleet/contracts';
 import { Redis } from 'ioredis';
 import type { WebSocket } from 'ws';
+import { actorOf, AuditService } from '../audit/audit.service';
 import { TokenService } from '../auth/token.service';
 import { scopeAllows } from '../auth/tokens';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
 
 /** WebSocket close codes this route uses (4xxx: application codes, like HTTP's). */
-const CLOSE = { unauthorized: 4401, forbidden: 4403, notFound: 4404, conflict: 4409 } as const;
+const CLOSE = { unauthorized: 4401, forbidden: 4403, notFound: 4404, conflict: 4409, hostGone: 4502, hostSilent: 4504 } as const;
+/** How long the host's agent has to open the console before the client is told it did not. */
+const OPEN_TIMEOUT_MS = 10_000;
 
 /**
  * GET /v1/vms/:id/console (WebSocket): the domain's serial console through its host's agent
@@ -24,6 +27,7 @@ export class ConsoleService implements OnModuleDestroy {
   constructor(
     private readonly db: PrismaService,
     private readonly tokens: TokenService,
+    private readonly audit: AuditService,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
@@ -40,16 +44,25 @@ export class ConsoleService implements OnModuleDestroy {
     const pub = (this.publisher ??= new Redis(this.config.redisUrl, { maxRetriesPerRequest: null }));
     const sub = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
     sub.on('error', () => undefined);
-    sub.on('messageBuffer', (_channel: Buffer, data: Buffer) => {
+    const silent = setTimeout(() => socket.close(CLOSE.hostSilent, `the agent of ${vm.name}'s host did not open the console`), OPEN_TIMEOUT_MS);
+    sub.on('messageBuffer', (channel: Buffer, data: Buffer) => {
+      if (channel.toString() === ch.state) {
+        const state = data.toString();
+        if (state === 'open') clearTimeout(silent);
+        else socket.close(CLOSE.hostGone, state.slice(0, 120));
+        return;
+      }
       if (socket.readyState === socket.OPEN) socket.send(data);
     });
-    await sub.subscribe(ch.out);
+    await sub.subscribe(ch.out, ch.state);
     socket.on('message', (data: Buffer) => void pub.publish(ch.in, data).catch(() => undefined));
     socket.on('close', () => {
+      clearTimeout(silent);
       void pub.publish(ch.ctl, JSON.stringify({ op: 'close', session })).catch(() => undefined);
       sub.disconnect();
     });
     await pub.publish(ch.ctl, JSON.stringify({ op: 'open', session, uuid: vm.uuid }));
+    await this.audit.record(actorOf(who), 'vm.console', `vm:${vm.id}`, { session, name: vm.name });
     this.log.log(`console of ${vm.name} opened (session ${session})`);
   }
 
