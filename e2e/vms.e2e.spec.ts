@@ -226,6 +226,15 @@ describe('VMs end to end on the real libvirtd (TCG): create-vm, power actions, i
     ws.send('\necho console-$((6*7))\n');
     await waitFor('the shell answers', async () => seen.includes('console-42'), { timeoutMs: 20_000, intervalMs: 100 });
     ws.close();
+    const audit = await fleet.get<{ items: Array<{ action: string; target: string }> }>('/v1/audit');
+    expect(audit.items).toContainEqual(expect.objectContaining({ action: 'vm.console', target: `vm:${vm.id}` }));
+
+    // A shut-off domain has no console: the socket closes with the host's reason.
+    expect((await act(vm, 'destroy')).state).toBe('succeeded');
+    const off = new WebSocket(wsUrl, { headers: { authorization: `Bearer ${fleet.token}` } });
+    const closed = await new Promise<{ code: number; reason: string }>((resolve) => off.on('close', (c, r) => resolve({ code: c, reason: r.toString() })));
+    expect(closed.code).toBe(4502);
+    expect(closed.reason).toMatch(/closed:/);
     expect((await remove(vm)).state).toBe('succeeded');
   }, 180_000);
 
