@@ -19,6 +19,7 @@ import type { ApiClient } from './api-client';
 import type { AgentConfig } from './config/agent.config';
 import { DiskHandlers } from './handlers/disks';
 import { VmHandlers } from './handlers/vms';
+import { GuestFileHandlers, libvirtGuestDomains } from './handlers/guest-files';
 import { InventoryReporter } from './inventory/inventory-reporter';
 import { ConsoleRelay } from './console-relay';
 import type { Handler, HandlerMap } from './handlers/handler';
@@ -28,6 +29,8 @@ import { doctorChecks, doctorReportOf, gatherDoctorInput } from './host/doctor';
 import type { HostFactsCollector } from './host/host-facts';
 import { JobContext } from './job-context';
 import { toJobError } from './job-failure';
+import { imageGuard } from './storage/guard';
+import { StorageScanner } from './storage/storage-scan';
 import { StorageRoot } from './storage/storage-root';
 
 export interface AgentDeps {
@@ -59,13 +62,19 @@ export class Agent {
   constructor(private readonly deps: AgentDeps) {
     this.store = new StorageRoot(deps.config.storageRoot);
     this.iso = new StorageRoot(deps.config.isoRoot);
-    const disks = new DiskHandlers(this.store);
+    const disks = new DiskHandlers({
+      store: this.store,
+      uri: deps.config.libvirtUri,
+      guard: imageGuard(() => [this.store.root]),
+    });
+    const scanner = new StorageScanner({ storeRoot: deps.config.storageRoot, isoRoot: deps.config.isoRoot, runner: deps.runner });
     this.inventory = new InventoryReporter({
       runner: deps.runner,
       uri: deps.config.libvirtUri,
       sink: deps.api,
       log: deps.log,
       intervalMs: deps.config.inventoryIntervalMs,
+      storage: () => scanner.scan(),
     });
     this.consoles = new ConsoleRelay({
       hostId: deps.config.hostId,
@@ -84,10 +93,20 @@ export class Agent {
       knownOsVariants: (ctx) => (this.osVariants ??= loadOsVariants(ctx)),
       publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
     });
+    const guestFiles = new GuestFileHandlers({
+      store: this.store,
+      // force_tcg unless the KVM probe found usable KVM (undefined, e.g. on the test driver, means TCG).
+      virtType: () => this.lastFacts?.virtType,
+      domains: libvirtGuestDomains(deps.config.libvirtUri),
+      checkImage: imageGuard(() => [this.store.root]),
+    });
     this.handlers = {
       'refresh-host': refreshHostHandler(deps.facts, (f) => void this.setFacts(f)),
       'create-disk': disks.createDisk,
       'inspect-disk': disks.inspectDisk,
+      'convert-disk': disks.convertDisk,
+      'resize-disk': disks.resizeDisk,
+      'delete-disk': disks.deleteDisk,
       'create-vm': vms.createVm,
       'define-vm': vms.defineVm,
       'start-vm': vms.startVm,
@@ -100,6 +119,10 @@ export class Agent {
       'set-vcpus': vms.setVcpus,
       'set-memory': vms.setMemory,
       'undefine-vm': vms.undefineVm,
+      'read-guest-file': guestFiles.readGuestFile,
+      'write-guest-file': guestFiles.writeGuestFile,
+      'guest-disk-usage': guestFiles.guestDiskUsage,
+      'list-guest-filesystems': guestFiles.listGuestFilesystems,
       sleep: sleepHandler,
       noop: noopHandler,
     };
@@ -236,6 +259,8 @@ export class Agent {
     try {
       const result = await runHandler(this.handlers, type, payload.data, ctx);
       outcome = (await api.report({ kind: 'succeeded', jobId, attempt, result: def.result.parse(result) })).outcome;
+      // Jobs that make or remove files in the roots: the disk list follows at once, not in a minute.
+      if (CHANGES_STORAGE.has(type)) void this.inventory.storage();
     } catch (err) {
       const why = (err as Error).message;
       const error = cancel.signal.aborted
@@ -263,6 +288,8 @@ export class Agent {
 export function rootPoolName(role: string, dir: string): string {
   return `virtfleet-${role}-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`;
 }
+
+const CHANGES_STORAGE: ReadonlySet<JobType> = new Set<JobType>(['create-disk', 'convert-disk', 'resize-disk', 'delete-disk', 'create-vm', 'undefine-vm']);
 
 /** The osinfo short ids (and aliases) this host's virt-install knows; empty when it cannot tell. */
 async function loadOsVariants(ctx: JobContext): Promise<ReadonlySet<string>> {

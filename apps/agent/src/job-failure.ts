@@ -9,6 +9,8 @@ export class JobFailure extends Error {
     readonly code: string,
     message: string,
     readonly details?: Record<string, unknown>,
+    /** The command whose failure this is: the job's error then names it, its exit code and stderr. */
+    readonly command?: CommandFailedError,
   ) {
     super(message);
     this.name = 'JobFailure';
@@ -17,7 +19,13 @@ export class JobFailure extends Error {
 
 export function toJobError(err: unknown): JobError {
   if (err instanceof JobFailure) {
-    return { code: err.code, message: err.message, ...(err.details ? { details: err.details } : {}) };
+    const c = err.command;
+    return {
+      code: err.code,
+      message: err.message,
+      ...(err.details ? { details: err.details } : {}),
+      ...(c ? { command: [...c.argv], exitCode: c.exitCode, signal: c.signal, stderrTail: c.stderrTail } : {}),
+    };
   }
   if (err instanceof CommandFailedError) {
     const code = err.timedOut ? 'timed_out' : err.aborted ? 'cancelled' : 'command_failed';

@@ -24,6 +24,8 @@ import { HostQueues } from './queue/host-queues.service';
 import { RedisAcl } from './queue/redis-acl.service';
 import { TokensController } from './tokens/tokens.controller';
 import { ConsoleService } from './vms/console.service';
+import { DisksController } from './disks/disks.controller';
+import { DisksService } from './disks/disks.service';
 import { InventoryService } from './vms/inventory.service';
 import { VmsController } from './vms/vms.controller';
 import { VmsService } from './vms/vms.service';
@@ -36,7 +38,7 @@ export class AppModule {
   static forConfig(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController, VmsController],
+      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController, VmsController, DisksController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -58,6 +60,7 @@ export class AppModule {
         WebhookSender,
         InventoryService,
         ConsoleService,
+        DisksService,
         VmsService,
       ],
     };

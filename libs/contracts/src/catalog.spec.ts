@@ -6,14 +6,20 @@ import { refreshHostJob } from './jobs/refresh-host.job';
 describe('jobCatalog', () => {
   it('holds the known job types', () => {
     expect([...jobTypes].sort()).toEqual([
+      'convert-disk',
       'create-disk',
       'create-vm',
       'define-vm',
+      'delete-disk',
       'destroy-vm',
+      'guest-disk-usage',
       'inspect-disk',
+      'list-guest-filesystems',
       'noop',
+      'read-guest-file',
       'reboot-vm',
       'refresh-host',
+      'resize-disk',
       'resume-vm',
       'set-autostart',
       'set-memory',
@@ -23,6 +29,7 @@ describe('jobCatalog', () => {
       'start-vm',
       'suspend-vm',
       'undefine-vm',
+      'write-guest-file',
     ]);
     expect(Object.keys(jobCatalog).sort()).toEqual([...jobTypes].sort());
   });
@@ -53,7 +60,7 @@ describe('isJobType', () => {
     expect(isJobType(t)).toBe(true);
   });
 
-  it.each(['', 'create_disk', 'CREATE-DISK', 'delete-disk', 'toString', '__proto__', 'constructor', 'hasOwnProperty'])(
+  it.each(['', 'create_disk', 'CREATE-DISK', 'delete-disks', 'toString', '__proto__', 'constructor', 'hasOwnProperty'])(
     'refuses %j',
     (t) => {
       expect(isJobType(t)).toBe(false);

@@ -5,6 +5,8 @@ import { refreshHostJob } from './jobs/refresh-host.job';
 import { noopJob } from './jobs/noop.job';
 import { sleepJob } from './jobs/sleep.job';
 import { createVmJob } from './jobs/create-vm.job';
+import { convertDiskJob, deleteDiskJob, resizeDiskJob } from './jobs/disk-ops.jobs';
+import { guestDiskUsageJob, listGuestFilesystemsJob, readGuestFileJob, writeGuestFileJob } from './jobs/guest-files.jobs';
 import {
   defineVmJob,
   destroyVmJob,
@@ -24,6 +26,9 @@ const definitions = [
   refreshHostJob,
   createDiskJob,
   inspectDiskJob,
+  convertDiskJob,
+  resizeDiskJob,
+  deleteDiskJob,
   createVmJob,
   defineVmJob,
   startVmJob,
@@ -36,6 +41,10 @@ const definitions = [
   setVcpusJob,
   setMemoryJob,
   undefineVmJob,
+  readGuestFileJob,
+  writeGuestFileJob,
+  guestDiskUsageJob,
+  listGuestFilesystemsJob,
   sleepJob,
   noopJob,
 ] as const;

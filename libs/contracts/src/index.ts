@@ -9,6 +9,8 @@ export * from './inventory';
 export * from './jobs/vm-common';
 export * from './jobs/create-vm.job';
 export * from './jobs/vm-lifecycle.jobs';
+export * from './jobs/disk-ops.jobs';
+export * from './jobs/guest-files.jobs';
 export { createDiskJob, diskSizeBytes } from './jobs/create-disk.job';
 export { inspectDiskJob } from './jobs/inspect-disk.job';
 export { refreshHostJob } from './jobs/refresh-host.job';

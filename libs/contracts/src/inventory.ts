@@ -110,6 +110,24 @@ export const poolInventory = z.object({
 });
 export type PoolInventory = z.infer<typeof poolInventory>;
 
+/** A disk image the agent found in its store root (<name>.<format>). */
+export const storeDisk = z.object({
+  name: z.string(),
+  format: z.enum(['qcow2', 'raw']),
+  path: z.string(),
+  virtualSize: z.number().int().nonnegative(),
+  actualSize: z.number().int().nonnegative(),
+  backingFile: z.string().optional(),
+  backingFormat: z.string().optional(),
+  /** Why the image guard refused it, if it did (it is listed, never used). */
+  refused: z.string().optional(),
+});
+export type StoreDisk = z.infer<typeof storeDisk>;
+
+/** A file in the agent's iso root (install media, kernels). */
+export const isoFile = z.object({ name: z.string(), sizeBytes: z.number().int().nonnegative(), modifiedAt: z.iso.datetime() });
+export type IsoFile = z.infer<typeof isoFile>;
+
 const takenAt = z.iso.datetime();
 export const inventoryReport = z.discriminatedUnion('kind', [
   /** Everything on the host: domains absent here are gone. */
@@ -122,6 +140,8 @@ export const inventoryReport = z.discriminatedUnion('kind', [
   }),
   /** One domain changed (a libvirt event). */
   z.object({ kind: z.literal('domain'), takenAt, domain: domainInventory }),
+  /** What the store root and the iso root hold (a scan after each full inventory). */
+  z.object({ kind: z.literal('storage'), takenAt, disks: z.array(storeDisk), isos: z.array(isoFile) }),
   /** A domain no longer exists (undefined while shut off, or a transient domain stopped). */
   z.object({ kind: z.literal('domain-gone'), takenAt, name: z.string(), uuid: z.guid().optional() }),
 ]);

@@ -6,3 +6,5 @@ export * from './inventory';
 export * from './domain-allowlist';
 export * from './virt-install';
 export * from './virsh-domain';
+export * from './image-guard';
+export * from './guestfs';

@@ -20,8 +20,38 @@ export function withLimits(command: Command, limits: ResourceLimits): Command {
   };
 }
 
-export function qemuImgCreate(opts: { path: string; format: DiskFormat; sizeBytes: number }): Command {
-  return { cmd: 'qemu-img', args: ['create', '-q', '-f', opts.format, opts.path, String(opts.sizeBytes)] };
+/** A new image; an overlay names its backing file with its format (-F: QEMU 7.2 requires it, and probing is unsafe). */
+export function qemuImgCreate(opts: {
+  path: string;
+  format: DiskFormat;
+  sizeBytes?: number | undefined;
+  backing?: { path: string; format: DiskFormat } | undefined;
+}): Command {
+  const backing = opts.backing ? ['-b', opts.backing.path, '-F', opts.backing.format] : [];
+  const size = opts.sizeBytes !== undefined ? [String(opts.sizeBytes)] : [];
+  return { cmd: 'qemu-img', args: ['create', '-q', '-f', opts.format, ...backing, opts.path, ...size] };
+}
+
+/**
+ * qemu-img convert with progress (-p): it prints "    (12.50/100%)\r" records on stdout even
+ * through a pipe (reference §3). Both formats pinned; -c compresses (qcow2 only).
+ */
+export function qemuImgConvert(opts: { source: string; sourceFormat: DiskFormat; target: string; format: DiskFormat; compress?: boolean }): Command {
+  return {
+    cmd: 'qemu-img',
+    args: ['convert', '-p', '-f', opts.sourceFormat, '-O', opts.format, ...(opts.compress ? ['-c'] : []), opts.source, opts.target],
+  };
+}
+
+/** The last percentage in a chunk of `qemu-img convert -p` output, if any. */
+export function parseConvertProgress(chunk: string): number | undefined {
+  let last: number | undefined;
+  for (const m of chunk.matchAll(/\((\d+(?:\.\d+)?)\/100%\)/g)) last = Number(m[1]);
+  return last;
+}
+
+export function qemuImgResize(opts: { path: string; format: DiskFormat; sizeBytes: number; shrink?: boolean }): Command {
+  return { cmd: 'qemu-img', args: ['resize', '-q', '-f', opts.format, ...(opts.shrink ? ['--shrink'] : []), opts.path, String(opts.sizeBytes)] };
 }
 
 export function qemuImgInfo(opts: { path: string; format: DiskFormat; forceShare?: boolean }): Command {

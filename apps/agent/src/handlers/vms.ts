@@ -1,5 +1,5 @@
-import { mkdir, open, readFile, rm, writeFile } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
 import type { AppliedChange, CreateVmPayload, DiskFormat, DomainInventory, JobPayload, JobResult, VmRef } from '@virtfleet/contracts';
 import { assertSucceeded, type CommandResult } from '@virtfleet/exec';
 import {
@@ -96,8 +96,8 @@ export class VmHandlers {
     try {
       for (const disk of disks.filter((x) => x.create)) {
         created.push(disk.path);
-        if ((await this.ownerOf(disk.path)) === uuid && (await this.d.store.exists(disk.path))) continue; // made by an earlier attempt
-        await writeFile(this.ownerNote(disk.path), uuid, { mode: 0o600 });
+        if ((await this.d.store.ownerOf(disk.path)) === uuid && (await this.d.store.exists(disk.path))) continue; // made by an earlier attempt
+        await this.d.store.setOwner(disk.path, uuid);
         await ctx.run(qemuImgCreate({ path: disk.path, format: disk.format, sizeBytes: (disk.sizeGiB ?? 0) * 1024 ** 3 }));
       }
       await ctx.run(cmd);
@@ -105,7 +105,7 @@ export class VmHandlers {
       await this.undo(ctx, uuid, created);
       throw err;
     }
-    for (const path of created) await rm(this.ownerNote(path), { force: true });
+    for (const path of created) await this.d.store.clearOwner(path);
     const first = await this.snapshot(ctx, uuid);
     await this.d.publishDomain(first.domain, first.takenAt);
     const ready = p.waitFor === 'guest-ready' ? await this.waitGuestReady(ctx, p, first.domain) : undefined;
@@ -338,7 +338,7 @@ export class VmHandlers {
       const path = this.d.store.diskPath(disk.name, disk.format);
       const exists = await this.d.store.exists(path);
       if (disk.sizeGiB !== undefined) {
-        if (exists && (await this.ownerOf(path)) !== uuid) {
+        if (exists && (await this.d.store.ownerOf(path)) !== uuid) {
           throw new JobFailure('disk_exists', `disk ${disk.name} already exists (${path}): leave out sizeGiB to use it`);
         }
         out.push({ ...disk, path, create: true });
@@ -359,14 +359,7 @@ export class VmHandlers {
     }
   }
 
-  /** Which VM made a disk (a note beside it while create-vm runs), so a redelivered job takes it over. */
-  private ownerNote(path: string): string {
-    return join(this.d.store.root, `.${basename(path)}.owner`);
-  }
 
-  private async ownerOf(path: string): Promise<string | undefined> {
-    return (await readFile(this.ownerNote(path), 'utf8').catch(() => '')).trim() || undefined;
-  }
 
   private async installPaths(p: CreateVmPayload): Promise<Partial<VirtInstallSpec>> {
     const file = async (name: string) => {
@@ -399,7 +392,7 @@ export class VmHandlers {
     await ctx.cleanup(virshUndefine(this.d.uri, uuid, { snapshotsMetadata: true }));
     for (const path of disks) {
       await rm(path, { force: true });
-      await rm(this.ownerNote(path), { force: true });
+      await this.d.store.clearOwner(path);
     }
   }
 

@@ -1,4 +1,4 @@
-import type { DomainInventory, InventoryAnswer, InventoryReport } from '@virtfleet/contracts';
+import type { DomainInventory, InventoryAnswer, InventoryReport, IsoFile, StoreDisk } from '@virtfleet/contracts';
 import type { CommandRunner } from '@virtfleet/exec';
 import { collectInventory, parseVirshEventLine, readDomain, virshEventLoop } from '@virtfleet/libvirt';
 import type { Logger } from 'pino';
@@ -16,6 +16,8 @@ export interface InventoryReporterOptions {
   intervalMs: number;
   /** Events about one domain within this window are read once. */
   debounceMs?: number;
+  /** The store and iso roots' contents, sent after each full inventory. */
+  storage?: () => Promise<{ disks: StoreDisk[]; isos: IsoFile[] }>;
 }
 
 /**
@@ -53,6 +55,17 @@ export class InventoryReporter {
       if (this.stopping.signal.aborted) return;
       const answer = await this.o.sink.inventory({ kind: 'full', takenAt, ...inv });
       this.o.log.debug({ domains: inv.domains.length, changed: answer.changed }, 'full inventory sent');
+    }).then(() => this.storage());
+  }
+
+  /** The roots' disks and install media: after the domains, so a big store never delays them. */
+  storage(): Promise<void> {
+    const scan = this.o.storage;
+    if (!scan) return Promise.resolve();
+    return this.enqueue('storage scan', async () => {
+      const takenAt = new Date().toISOString();
+      const found = await scan();
+      if (!this.stopping.signal.aborted) await this.o.sink.inventory({ kind: 'storage', takenAt, ...found });
     });
   }
 

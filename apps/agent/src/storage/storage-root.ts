@@ -1,5 +1,5 @@
-import { link, lstat, mkdir, realpath, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { link, lstat, mkdir, readFile, realpath, rm, writeFile } from 'node:fs/promises';
+import { basename, join } from 'node:path';
 import { SAFE_NAME_PATTERN, type DiskFormat } from '@virtfleet/contracts';
 import { JobFailure } from '../job-failure';
 
@@ -75,5 +75,25 @@ export class StorageRoot {
 
   async discard(path: string): Promise<void> {
     await rm(path, { force: true });
+  }
+
+  /**
+   * Which job or VM is making a file (a hidden note beside it, written before the file): a
+   * redelivered job takes over what its earlier attempt made instead of failing "exists".
+   */
+  async setOwner(path: string, owner: string): Promise<void> {
+    await writeFile(this.ownerNote(path), owner, { mode: 0o600 });
+  }
+
+  async ownerOf(path: string): Promise<string | undefined> {
+    return (await readFile(this.ownerNote(path), 'utf8').catch(() => '')).trim() || undefined;
+  }
+
+  async clearOwner(path: string): Promise<void> {
+    await rm(this.ownerNote(path), { force: true });
+  }
+
+  private ownerNote(path: string): string {
+    return join(this.root, `.${basename(path)}.owner`);
   }
 }

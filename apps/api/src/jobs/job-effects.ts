@@ -40,6 +40,18 @@ async function dropUnborn(tx: Tx, hostId: string, uuid: string): Promise<Changed
 
 const vmAction = { onSuccess: applyDomain };
 
+/** A disk row's fields from what qemu-img told the agent. */
+function diskFields(r: JobResult<'inspect-disk'>) {
+  return {
+    format: r.format,
+    path: r.path,
+    virtualSize: BigInt(r.virtualSize),
+    actualSize: BigInt(r.actualSize),
+    backingFile: r.backingFile ?? null,
+    backingFormat: r.backingFormat ?? null,
+  };
+}
+
 export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
   'create-disk': {
     async onSubmit(tx, job, p) {
@@ -48,10 +60,7 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
       await tx.disk.create({ data: { hostId: job.hostId, name: p.name, format: p.format, state: 'creating' } });
     },
     async onSuccess(tx, job, r) {
-      await tx.disk.update({
-        where: { hostId_name: { hostId: job.hostId, name: r.name } },
-        data: { state: 'ready', format: r.format, virtualSize: BigInt(r.virtualSize), actualSize: BigInt(r.actualSize) },
-      });
+      await tx.disk.update({ where: { hostId_name: { hostId: job.hostId, name: r.name } }, data: { state: 'ready', ...diskFields(r) } });
     },
     async onFailure(tx, job, p) {
       await tx.disk.deleteMany({ where: { hostId: job.hostId, name: p.name, state: 'creating' } });
@@ -59,10 +68,31 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
   },
   'inspect-disk': {
     async onSuccess(tx, job, r) {
-      await tx.disk.updateMany({
-        where: { hostId: job.hostId, name: r.name, state: 'ready' },
-        data: { virtualSize: BigInt(r.virtualSize), actualSize: BigInt(r.actualSize) },
-      });
+      await tx.disk.updateMany({ where: { hostId: job.hostId, name: r.name, state: 'ready' }, data: diskFields(r) });
+    },
+  },
+  'convert-disk': {
+    async onSubmit(tx, job, p) {
+      const taken = await tx.disk.findUnique({ where: { hostId_name: { hostId: job.hostId, name: p.target } } });
+      if (taken) throw new ApiError(409, 'disk_exists', `host already has a disk named ${p.target}`, { diskId: taken.id });
+      await tx.disk.create({ data: { hostId: job.hostId, name: p.target, format: p.format, state: 'creating' } });
+    },
+    async onSuccess(tx, job, r, p) {
+      await tx.disk.update({ where: { hostId_name: { hostId: job.hostId, name: r.name } }, data: { state: 'ready', ...diskFields(r) } });
+      if (r.sourceDeleted) await tx.disk.deleteMany({ where: { hostId: job.hostId, name: p.source } });
+    },
+    async onFailure(tx, job, p) {
+      await tx.disk.deleteMany({ where: { hostId: job.hostId, name: p.target, state: 'creating' } });
+    },
+  },
+  'resize-disk': {
+    async onSuccess(tx, job, r) {
+      await tx.disk.updateMany({ where: { hostId: job.hostId, name: r.name }, data: diskFields(r) });
+    },
+  },
+  'delete-disk': {
+    async onSuccess(tx, job, r) {
+      await tx.disk.deleteMany({ where: { hostId: job.hostId, name: r.name } });
     },
   },
   'create-vm': {

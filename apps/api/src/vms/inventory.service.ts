@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from '@prisma/client';
 import type { InventoryAnswer, InventoryReport } from '@virtfleet/contracts';
+import { syncStoreDisks } from '../disks/disk-inventory';
 import { PrismaService } from '../db/prisma.service';
 import { JobEvents } from '../jobs/job-events';
 import { markAbsent, markGone, upsertDomains, type ChangedVm } from './vm-store';
@@ -33,6 +34,12 @@ export class InventoryService {
         });
         return [...upserted, ...absent];
       });
+    } else if (report.kind === 'storage') {
+      const n = await this.db.$transaction(async (tx) => {
+        await tx.host.update({ where: { id: hostId }, data: { isos: report.isos as Prisma.InputJsonValue } });
+        return syncStoreDisks(tx, hostId, report.disks, takenAt);
+      });
+      return { changed: n };
     } else if (report.kind === 'domain') {
       changed = await upsertDomains(this.db, hostId, [report.domain], takenAt);
     } else {

@@ -36,15 +36,21 @@ describe('create-disk payload', () => {
 
   it('refuses both sizeGiB and sizeMiB', () => {
     const r = parse({ name: 'd1', sizeGiB: 1, sizeMiB: 1024 });
-    expect(r.error?.issues).toEqual([
-      expect.objectContaining({ path: ['sizeGiB'], message: 'give exactly one of sizeGiB or sizeMiB' }),
-    ]);
+    expect(r.success).toBe(false);
+    expect(r.error?.issues).toEqual([expect.objectContaining({ message: 'give sizeGiB or sizeMiB, not both' })]);
+  });
+
+  it('an overlay of a backing disk may leave the size out; only qcow2 has a backing disk, never itself', () => {
+    expect(parse({ name: 'd2', backing: 'base' }).success).toBe(true);
+    expect(parse({ name: 'd2', format: 'raw', backing: 'base' }).success).toBe(false);
+    expect(parse({ name: 'base', backing: 'base' }).success).toBe(false);
+    expect(parse({ name: 'd2', backing: '../etc' }).success).toBe(false);
   });
 
   it('refuses neither sizeGiB nor sizeMiB', () => {
     const r = parse({ name: 'd1' });
     expect(r.error?.issues).toEqual([
-      expect.objectContaining({ path: ['sizeGiB'], message: 'give exactly one of sizeGiB or sizeMiB' }),
+      expect.objectContaining({ path: ['sizeGiB'], message: 'give sizeGiB or sizeMiB (only an overlay of a backing disk may leave the size out)' }),
     ]);
   });
 
@@ -92,7 +98,7 @@ describe('diskSizeBytes', () => {
     expect(diskSizeBytes(p)).toBe(1073741824);
   });
 
-  it('returns 0 with no size', () => {
-    expect(diskSizeBytes({})).toBe(0);
+  it('is undefined with no size (an overlay takes its backing disk\'s)', () => {
+    expect(diskSizeBytes({})).toBeUndefined();
   });
 });
