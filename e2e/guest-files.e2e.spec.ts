@@ -1,6 +1,13 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Fleet, onHost } from './support/fleet';
+import { assertSucceeded, NodeCommandRunner } from '@virtfleet/exec';
+import { guestfsEnv } from '@virtfleet/libvirt';
+import { Fleet } from './support/fleet';
+
+/** The bare libguestfs tools on the host, as an operator runs them here (no usable KVM: force_tcg). */
+const runner = new NodeCommandRunner({ baseEnv: process.env });
+const guestfs = async (cmd: string, ...args: string[]) =>
+  assertSucceeded(await runner.run({ cmd, args, env: guestfsEnv(undefined) }, { timeoutMs: 240_000 })).stdout;
 
 // libguestfs under TCG: every job boots a small appliance VM (25–60 s here). One call per job type.
 const GUESTFS_JOB_S = 240;
@@ -15,7 +22,7 @@ describe('guest files end to end (libguestfs, TCG): read, write, replace, disk u
     await mkdir(join(content, 'etc'), { recursive: true });
     await writeFile(join(content, 'etc/app.conf'), 'mode=blue\nworkers=2\n');
     // A test disk with a real ext4 filesystem (no partition table: the filesystem is /dev/sda).
-    await onHost('virt-make-fs', '--format=qcow2', '--type=ext4', '--size=+40M', content, join(fleet.storeRoot, 'guestdata.qcow2'));
+    await guestfs('virt-make-fs', '--format=qcow2', '--type=ext4', '--size=+40M', content, join(fleet.storeRoot, 'guestdata.qcow2'));
   }, 300_000);
   afterAll(() => fleet?.stop(), 60_000);
 
@@ -33,7 +40,7 @@ describe('guest files end to end (libguestfs, TCG): read, write, replace, disk u
     const again = await run('read-guest-file', { disk, mount: '/dev/sda', path: '/etc/app.conf' });
     expect(again.result).toMatchObject({ content: 'mode=green\nworkers=2\n' });
     // The same change seen with the bare tool on the host.
-    expect(await onHost('virt-cat', '--format=qcow2', '-a', join(fleet.storeRoot, 'guestdata.qcow2'), '-m', '/dev/sda', '/etc/app.conf')).toBe('mode=green\nworkers=2\n');
+    expect(await guestfs('virt-cat', '--format=qcow2', '-a', join(fleet.storeRoot, 'guestdata.qcow2'), '-m', '/dev/sda', '/etc/app.conf')).toBe('mode=green\nworkers=2\n');
   }, 900_000);
 
   it('guest-disk-usage and list-guest-filesystems return the real figures', async () => {
