@@ -62,12 +62,15 @@ export class Agent {
   constructor(private readonly deps: AgentDeps) {
     this.store = new StorageRoot(deps.config.storageRoot);
     this.iso = new StorageRoot(deps.config.isoRoot);
-    const disks = new DiskHandlers({
-      store: this.store,
-      uri: deps.config.libvirtUri,
-      guard: imageGuard(() => [this.store.root]),
+    const maxImageBytes = deps.config.maxImageSizeGiB * 1024 ** 3;
+    const guard = imageGuard(() => [this.store.root], maxImageBytes);
+    const disks = new DiskHandlers({ store: this.store, uri: deps.config.libvirtUri, guard, maxImageBytes });
+    const scanner = new StorageScanner({
+      storeRoot: deps.config.storageRoot,
+      isoRoot: deps.config.isoRoot,
+      runner: deps.runner,
+      maxImageBytes: deps.config.maxImageSizeGiB * 1024 ** 3,
     });
-    const scanner = new StorageScanner({ storeRoot: deps.config.storageRoot, isoRoot: deps.config.isoRoot, runner: deps.runner });
     this.inventory = new InventoryReporter({
       runner: deps.runner,
       uri: deps.config.libvirtUri,
@@ -98,7 +101,7 @@ export class Agent {
       // force_tcg unless the KVM probe found usable KVM (undefined, e.g. on the test driver, means TCG).
       virtType: () => this.lastFacts?.virtType,
       domains: libvirtGuestDomains(deps.config.libvirtUri),
-      checkImage: imageGuard(() => [this.store.root]),
+      checkImage: guard,
     });
     this.handlers = {
       'refresh-host': refreshHostHandler(deps.facts, (f) => void this.setFacts(f)),

@@ -52,6 +52,7 @@ describe('loadAgentConfig', () => {
       consoleLogDir: '/var/lib/virtfleet/console',
       inventoryIntervalMs: 60_000,
       isoRoot: '/var/lib/virtfleet/iso',
+      maxImageSizeGiB: 65536,
       heartbeatIntervalMs: 10_000,
       kvmProbeTimeoutMs: 25_000,
       shutdownGraceMs: 30_000,

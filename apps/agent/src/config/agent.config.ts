@@ -14,6 +14,8 @@ const schema = z.object({
   isoRoot: z.string().startsWith('/').default('/var/lib/virtfleet/iso'),
   /** Where VM serial consoles are logged (virtlogd writes them). */
   consoleLogDir: z.string().startsWith('/').default('/var/lib/virtfleet/console'),
+  /** Disk images above this virtual size are refused (created, resized, converted or read). */
+  maxImageSizeGiB: z.coerce.number().int().min(1).max(1024 * 1024).default(64 * 1024),
   concurrency: z.coerce.number().int().min(1).max(256).default(4),
   heartbeatIntervalMs: z.coerce.number().int().min(100).default(10_000),
   /** A full inventory (domains, networks, pools) goes to the API this often; libvirt events in between. */
@@ -39,6 +41,7 @@ const ENV_KEYS: Record<string, keyof AgentConfig> = {
   LIBVIRT_DEFAULT_URI: 'libvirtUri',
   VIRTFLEET_STORAGE_ROOT: 'storageRoot',
   VIRTFLEET_ISO_ROOT: 'isoRoot',
+  VIRTFLEET_MAX_IMAGE_SIZE_GIB: 'maxImageSizeGiB',
   VIRTFLEET_CONSOLE_LOG_DIR: 'consoleLogDir',
   VIRTFLEET_AGENT_CONCURRENCY: 'concurrency',
   VIRTFLEET_HEARTBEAT_INTERVAL_MS: 'heartbeatIntervalMs',

@@ -45,7 +45,7 @@ describe('DiskHandlers', () => {
     const guard: ImageGuard = async (c, path, format) => ({
       info: parseQemuImgInfo(assertSucceeded(await c.run(qemuImgInfo({ path, format, forceShare: true }))).stdout),
     });
-    disks = new DiskHandlers({ store, uri: 'test:///default', guard });
+    disks = new DiskHandlers({ store, uri: 'test:///default', guard, maxImageBytes: 64 * 1024 ** 4 });
     runner = new FakeRunner();
     reports = [];
     jobId = randomUUID();
@@ -78,6 +78,13 @@ describe('DiskHandlers', () => {
   }
 
   describe('create-disk', () => {
+    it('refuses a size above the host limit before any tool runs', async () => {
+      const small = new DiskHandlers({ store, uri: 'test:///default', guard: async () => Promise.reject(new Error('not reached')), maxImageBytes: GiB });
+      const err = await small.createDisk(createDiskJob.payload.parse({ name: 'huge', sizeGiB: 2 }), ctx).catch((e: unknown) => e);
+      expect(err).toMatchObject({ code: 'disk_too_large' });
+      expect(runner.calls).toEqual([]);
+    });
+
     it('creates under a temp name, renames into place and reads the header back', async () => {
       const path = `${root}/d1.qcow2`;
       createWrites();

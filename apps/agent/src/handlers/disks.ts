@@ -29,6 +29,8 @@ export interface DiskHandlerDeps {
   store: StorageRoot;
   uri: string;
   guard: ImageGuard;
+  /** This host's limit on a disk's virtual size (the guard refuses larger images too). */
+  maxImageBytes: number;
 }
 
 /** Disks in the store root, named by clients: <root>/<name>.<format>. */
@@ -42,6 +44,7 @@ export class DiskHandlers {
   /** Idempotent: a redelivered create finds the disk it made (same format and size) and reports it. */
   readonly createDisk = async (p: JobPayload<'create-disk'>, ctx: JobContext): Promise<JobResult<'create-disk'>> => {
     const size = diskSizeBytes(p);
+    this.refuseTooLarge(p.name, size);
     const path = this.store.diskPath(p.name, p.format);
     const other = this.store.diskPath(p.name, OTHER_FORMAT[p.format]);
     if (await this.store.exists(other)) {
@@ -119,6 +122,7 @@ export class DiskHandlers {
     if (!(await this.store.exists(path))) throw new JobFailure('disk_not_found', `no disk ${p.name} (${path}) on this host`);
     const before = await this.info(ctx, p.name, path, format);
     const size = diskSizeBytes(p) ?? before.virtualSize;
+    this.refuseTooLarge(p.name, size);
     if (size < before.virtualSize && !p.allowShrink) {
       throw new JobFailure('shrink_refused', `${p.name} is ${before.virtualSize} bytes: shrinking to ${size} cuts data off its end; pass allowShrink to do it anyway`);
     }
@@ -136,6 +140,12 @@ export class DiskHandlers {
     await rm(path, { force: true });
     return { name: p.name, path, deleted: true };
   };
+
+  private refuseTooLarge(name: string, size: number | undefined): void {
+    if (size !== undefined && size > this.d.maxImageBytes) {
+      throw new JobFailure('disk_too_large', `${name}: ${size} bytes is above this host's limit of ${this.d.maxImageBytes} (VIRTFLEET_MAX_IMAGE_SIZE_GIB)`);
+    }
+  }
 
   private async backingOf(ctx: JobContext, name: string, format: DiskFormat | undefined): Promise<{ path: string; format: DiskFormat }> {
     const fmt = format ?? (await this.formatOnDisk(name));

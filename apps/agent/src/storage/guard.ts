@@ -5,11 +5,12 @@ import type { JobContext } from '../job-context';
 import { JobFailure } from '../job-failure';
 import type { ImageGuard } from '../handlers/disks';
 
-/** Images above this virtual size are refused (a 100 TiB qcow2 header costs nothing to write). */
-export const DEFAULT_MAX_VIRTUAL_SIZE = 64 * 1024 ** 4;
-
-/** The untrusted image guard, for images inside these roots: header probe, then one pinned qemu-img info under limits. */
-export function imageGuard(roots: () => string[], maxVirtualSizeBytes = DEFAULT_MAX_VIRTUAL_SIZE): ImageGuard {
+/**
+ * The untrusted image guard, for images inside these roots: header probe, then one pinned
+ * qemu-img info under limits; images above maxVirtualSizeBytes are refused (a 100 TiB qcow2
+ * header costs nothing to write).
+ */
+export function imageGuard(roots: () => string[], maxVirtualSizeBytes: number): ImageGuard {
   return async (ctx: JobContext, path: string, format: DiskFormat) => {
     try {
       return await guardImage({

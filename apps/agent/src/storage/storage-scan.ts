@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { SAFE_NAME_PATTERN, type DiskFormat, type IsoFile, type StoreDisk } from '@virtfleet/contracts';
 import type { CommandRunner } from '@virtfleet/exec';
 import { guardImage, ImageRefusedError, readFileHeader } from '@virtfleet/libvirt';
-import { DEFAULT_MAX_VIRTUAL_SIZE } from './guard';
 
 const DISK_FILE = /^(.+)\.(qcow2|raw)$/;
 
@@ -15,7 +14,7 @@ const DISK_FILE = /^(.+)\.(qcow2|raw)$/;
 export class StorageScanner {
   private readonly cache = new Map<string, { key: string; disk: StoreDisk }>();
 
-  constructor(private readonly o: { storeRoot: string; isoRoot: string; runner: CommandRunner }) {}
+  constructor(private readonly o: { storeRoot: string; isoRoot: string; runner: CommandRunner; maxImageBytes: number }) {}
 
   async scan(): Promise<{ disks: StoreDisk[]; isos: IsoFile[] }> {
     return { disks: await this.disks(), isos: await this.isos() };
@@ -47,7 +46,7 @@ export class StorageScanner {
         path,
         claimed: format,
         roots: [this.o.storeRoot],
-        maxVirtualSizeBytes: DEFAULT_MAX_VIRTUAL_SIZE,
+        maxVirtualSizeBytes: this.o.maxImageBytes,
         readHeader: readFileHeader,
         run: (cmd) => this.o.runner.run(cmd),
         forceShare: true,
