@@ -11,6 +11,7 @@ interface DiskBody {
   state: string;
   path: string | null;
   virtualSize: number | null;
+  refused: string | null;
   usedBy: Array<{ id: string; name: string }>;
 }
 
@@ -169,6 +170,12 @@ describe('disks end to end: convert with progress, resize, delete, convert-and-s
       return page.items[0];
     }, { timeoutMs: 30_000 });
     expect(listed.virtualSize).toBe(0);
+    expect(listed.refused).toMatch(/refused: .{10,}/);
+    // Using it is refused at the API; deleting it is what an operator does with one.
+    expect((await fleet.post(`/v1/disks/${listed.id}/convert`, { target: `${PREFIX}hdr2`, format: 'qcow2' })).status).toBe(409);
+    const res = await fetch(new URL(`/v1/disks/${listed.id}`, fleet.url), { method: 'DELETE', headers: { authorization: `Bearer ${fleet.token}` } });
+    expect((await fleet.job(((await res.json()) as { id: string }).id, 60)).state).toBe('succeeded');
+    expect(existsSync(join(store, `${PREFIX}hdr.raw`))).toBe(false);
   }, 180_000);
 
   it('names that could escape the root are 400; a symlink out of the root is refused on the host', async () => {

@@ -64,7 +64,13 @@ export class Agent {
     this.iso = new StorageRoot(deps.config.isoRoot);
     const maxImageBytes = deps.config.maxImageSizeGiB * 1024 ** 3;
     const guard = imageGuard(() => [this.store.root], maxImageBytes);
-    const disks = new DiskHandlers({ store: this.store, uri: deps.config.libvirtUri, guard, maxImageBytes });
+    const disks = new DiskHandlers({
+      store: this.store,
+      uri: deps.config.libvirtUri,
+      guard,
+      maxImageBytes,
+      storeDisks: async () => (await scanner.scan()).disks,
+    });
     const scanner = new StorageScanner({
       storeRoot: deps.config.storageRoot,
       isoRoot: deps.config.isoRoot,
@@ -94,6 +100,7 @@ export class Agent {
       // libvirt's test driver refuses --virt-type; real hosts use what the KVM probe found.
       virtType: () => (deps.config.libvirtUri.startsWith('test:') ? undefined : this.lastFacts?.virtType),
       knownOsVariants: (ctx) => (this.osVariants ??= loadOsVariants(ctx)),
+      guard,
       publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
     });
     const guestFiles = new GuestFileHandlers({

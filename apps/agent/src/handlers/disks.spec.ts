@@ -45,7 +45,7 @@ describe('DiskHandlers', () => {
     const guard: ImageGuard = async (c, path, format) => ({
       info: parseQemuImgInfo(assertSucceeded(await c.run(qemuImgInfo({ path, format, forceShare: true }))).stdout),
     });
-    disks = new DiskHandlers({ store, uri: 'test:///default', guard, maxImageBytes: 64 * 1024 ** 4 });
+    disks = new DiskHandlers({ store, uri: 'test:///default', guard, maxImageBytes: 64 * 1024 ** 4, storeDisks: async () => [] });
     runner = new FakeRunner();
     reports = [];
     jobId = randomUUID();
@@ -79,7 +79,7 @@ describe('DiskHandlers', () => {
 
   describe('create-disk', () => {
     it('refuses a size above the host limit before any tool runs', async () => {
-      const small = new DiskHandlers({ store, uri: 'test:///default', guard: async () => Promise.reject(new Error('not reached')), maxImageBytes: GiB });
+      const small = new DiskHandlers({ store, uri: 'test:///default', guard: async () => Promise.reject(new Error('not reached')), maxImageBytes: GiB, storeDisks: async () => [] });
       const err = await small.createDisk(createDiskJob.payload.parse({ name: 'huge', sizeGiB: 2 }), ctx).catch((e: unknown) => e);
       expect(err).toMatchObject({ code: 'disk_too_large' });
       expect(runner.calls).toEqual([]);

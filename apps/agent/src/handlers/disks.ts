@@ -1,6 +1,6 @@
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { diskSizeBytes, type DiskFormat, type DiskInfo, type JobPayload, type JobResult } from '@virtfleet/contracts';
+import { diskSizeBytes, type DiskFormat, type DiskInfo, type JobPayload, type JobResult, type StoreDisk } from '@virtfleet/contracts';
 import { assertSucceeded } from '@virtfleet/exec';
 import {
   collectInventory,
@@ -31,6 +31,8 @@ export interface DiskHandlerDeps {
   guard: ImageGuard;
   /** This host's limit on a disk's virtual size (the guard refuses larger images too). */
   maxImageBytes: number;
+  /** The store root's disks as the storage scan reads them (for overlays of a disk). */
+  storeDisks: () => Promise<StoreDisk[]>;
 }
 
 /** Disks in the store root, named by clients: <root>/<name>.<format>. */
@@ -88,6 +90,9 @@ export class DiskHandlers {
     if (!(await this.store.exists(source))) throw new JobFailure('disk_not_found', `no disk ${p.source} (${source}) on this host`);
     // A running VM fails the job before anything is touched.
     const vmXml = p.attachTo ? await this.shutOffVmUsing(ctx, p.attachTo.uuid, p.attachTo.name, source) : undefined;
+    // qemu-img cannot read an image a running domain holds (its lock): say so now, not after retries.
+    await this.refuseInUse(ctx, source, 'running');
+    if (p.deleteSource) await this.refuseInUse(ctx, source, 'any', p.attachTo?.uuid);
     const target = this.store.diskPath(p.target, p.format);
     if (await this.store.exists(this.store.diskPath(p.target, OTHER_FORMAT[p.format]))) {
       throw new JobFailure('disk_exists', `a disk named ${p.target} already exists in the other format`);
@@ -126,6 +131,7 @@ export class DiskHandlers {
     if (size < before.virtualSize && !p.allowShrink) {
       throw new JobFailure('shrink_refused', `${p.name} is ${before.virtualSize} bytes: shrinking to ${size} cuts data off its end; pass allowShrink to do it anyway`);
     }
+    await this.refuseInUse(ctx, path, 'running');
     if (size !== before.virtualSize) await ctx.run(qemuImgResize({ path, format, sizeBytes: size, shrink: size < before.virtualSize }));
     return { ...(await this.info(ctx, p.name, path, format)), previousVirtualSize: before.virtualSize };
   };
@@ -134,12 +140,26 @@ export class DiskHandlers {
     const format = p.format ?? (await this.formatOnDisk(p.name));
     const path = this.store.diskPath(p.name, format);
     if (!(await this.store.exists(path))) return { name: p.name, path, deleted: false };
-    const { domains } = await collectInventory((cmd) => ctx.run(cmd, { allowFailure: true }), this.d.uri);
-    const users = domains.filter((d) => d.disks.some((x) => x.source === path)).map((d) => d.name);
-    if (users.length) throw new JobFailure('disk_in_use', `${p.name} is a disk of ${users.join(', ')}: remove it from the VM first`, { vms: users });
+    await this.refuseInUse(ctx, path, 'any');
+    const overlays = (await this.d.storeDisks()).filter((d) => d.backingFile === path).map((d) => d.name);
+    if (overlays.length) {
+      throw new JobFailure('disk_in_use', `${p.name} is the backing disk of ${overlays.join(', ')}: delete those first`, { overlays });
+    }
     await rm(path, { force: true });
     return { name: p.name, path, deleted: true };
   };
+
+  /** Fails when a domain on the host (a running one, or any) has this file as a disk. */
+  private async refuseInUse(ctx: JobContext, path: string, which: 'running' | 'any', except?: string): Promise<void> {
+    const { domains } = await collectInventory((cmd) => ctx.run(cmd, { allowFailure: true, quiet: true }), this.d.uri);
+    const users = domains
+      .filter((d) => d.uuid !== except && (which === 'any' || d.state !== 'shutoff') && d.disks.some((x) => x.source === path))
+      .map((d) => d.name);
+    if (users.length) {
+      const what = which === 'running' ? `in use by running VM(s) ${users.join(', ')}: shut them down first` : `a disk of ${users.join(', ')}: remove it from the VM first`;
+      throw new JobFailure('disk_in_use', `${path} is ${what}`, { vms: users });
+    }
+  }
 
   private refuseTooLarge(name: string, size: number | undefined): void {
     if (size !== undefined && size > this.d.maxImageBytes) {

@@ -353,6 +353,7 @@ describe('VmHandlers', () => {
   let virtType: string | undefined;
   let knownOs: Set<string>;
   let vms: VmHandlers;
+  let guardRefuses: Set<string>;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'vf-agent-vms-'));
@@ -383,6 +384,7 @@ describe('VmHandlers', () => {
       },
     });
     published = [];
+    guardRefuses = new Set();
     virtType = 'qemu';
     knownOs = new Set(['generic', 'debian12', 'linux2022']);
     const deps: VmHandlerDeps = {
@@ -392,6 +394,11 @@ describe('VmHandlers', () => {
       consoleLogDir: consoleDir,
       virtType: () => virtType,
       knownOsVariants: async () => knownOs,
+      // The guard itself is tested in libs/libvirt; here: what the handler does with its verdict.
+      guard: async (_ctx, path) => {
+        if (guardRefuses.has(path)) throw new JobFailure('image_backing_outside_roots', `image ${path} refused: its backing file /etc/shadow is outside the roots`);
+        return { info: { filename: path, format: 'qcow2', virtualSize: 1, actualSize: 1 } };
+      },
       publishDomain: async (domain) => {
         published.push(domain);
       },
@@ -471,13 +478,11 @@ describe('VmHandlers', () => {
       expect(await readdir(storeRoot)).toEqual(['vm1.qcow2']); // the owner note is gone once the domain exists
     });
 
-    it('refuses an existing disk whose backing file lies outside the store root', async () => {
+    it('refuses an existing disk the image guard refuses, before virt-install', async () => {
       await writeFile(diskPath(), QCOW2_MAGIC);
-      runner.on(['prlimit'], async () => ({
-        stdout: JSON.stringify({ filename: diskPath(), format: 'qcow2', 'virtual-size': 1, 'backing-filename': '/etc/shadow' }),
-      }));
+      guardRefuses.add(diskPath());
       const err = await failure(vms.createVm(payload({ disks: [{ name: 'vm1' }] }), ctx));
-      expect(err).toMatchObject({ code: 'disk_refused' });
+      expect(err).toMatchObject({ code: 'image_backing_outside_roots' });
       expect(virtInstallCalls()).toEqual([]);
     });
 

@@ -1,15 +1,13 @@
 import { mkdir, open, rm, writeFile } from 'node:fs/promises';
-import { dirname, join, resolve } from 'node:path';
-import type { AppliedChange, CreateVmPayload, DiskFormat, DomainInventory, JobPayload, JobResult, VmRef } from '@virtfleet/contracts';
+import { join } from 'node:path';
+import type { AppliedChange, CreateVmPayload, DomainInventory, JobPayload, JobResult, VmRef } from '@virtfleet/contracts';
 import { assertSucceeded, type CommandResult } from '@virtfleet/exec';
 import {
   checkDomainXmlAllowlist,
   classifyVirshError,
   parseDhcpLeases,
   parseDomState,
-  parseQemuImgInfo,
   qemuImgCreate,
-  qemuImgInfo,
   readDomain,
   UnsafeValueError,
   virsh,
@@ -31,6 +29,7 @@ import {
   type VirtInstallSpec,
 } from '@virtfleet/libvirt';
 import type { JobContext } from '../job-context';
+import type { ImageGuard } from './disks';
 import { JobFailure } from '../job-failure';
 import type { StorageRoot } from '../storage/storage-root';
 
@@ -43,6 +42,8 @@ export interface VmHandlerDeps {
   virtType: () => string | undefined;
   /** osinfo short ids this host's virt-install knows (cached by the caller). */
   knownOsVariants: (ctx: JobContext) => Promise<ReadonlySet<string>>;
+  /** The untrusted image guard (DESIGN.md), for disks a VM is to use. */
+  guard: ImageGuard;
   /** Sends a domain to the API's inventory at once (so its row is right before the job ends). */
   publishDomain: (domain: DomainInventory, takenAt: string) => Promise<void>;
 }
@@ -91,7 +92,8 @@ export class VmHandlers {
       if (err instanceof UnsafeValueError) throw new JobFailure('payload_invalid', err.message, { field: err.field });
       throw err;
     }
-    for (const disk of disks.filter((x) => !x.create)) await this.refuseForeignBacking(ctx, disk.name, disk.path, disk.format);
+    // Existing disks go through the image guard (backing files, data files, disguised formats, size).
+    for (const disk of disks.filter((x) => !x.create)) await this.d.guard(ctx, disk.path, disk.format);
     const created: string[] = [];
     try {
       for (const disk of disks.filter((x) => x.create)) {
@@ -338,6 +340,8 @@ export class VmHandlers {
       const path = this.d.store.diskPath(disk.name, disk.format);
       const exists = await this.d.store.exists(path);
       if (disk.sizeGiB !== undefined) {
+        const other = this.d.store.diskPath(disk.name, disk.format === 'qcow2' ? 'raw' : 'qcow2');
+        if (await this.d.store.exists(other)) throw new JobFailure('disk_exists', `a disk named ${disk.name} already exists as ${other}`);
         if (exists && (await this.d.store.ownerOf(path)) !== uuid) {
           throw new JobFailure('disk_exists', `disk ${disk.name} already exists (${path}): leave out sizeGiB to use it`);
         }
@@ -349,17 +353,6 @@ export class VmHandlers {
     }
     return out;
   }
-
-  private async refuseForeignBacking(ctx: JobContext, name: string, path: string, format: DiskFormat): Promise<void> {
-    const info = parseQemuImgInfo((await ctx.run(qemuImgInfo({ path, format, forceShare: true }))).stdout);
-    if (!info.backingFile) return;
-    const backing = resolve(dirname(path), info.backingFile);
-    if (!(await this.d.store.contains(backing)) || !(await this.d.store.exists(backing).catch(() => false))) {
-      throw new JobFailure('disk_refused', `disk ${name} has a backing file outside the storage root (${info.backingFile})`);
-    }
-  }
-
-
 
   private async installPaths(p: CreateVmPayload): Promise<Partial<VirtInstallSpec>> {
     const file = async (name: string) => {

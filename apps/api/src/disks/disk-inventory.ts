@@ -12,7 +12,9 @@ export async function syncStoreDisks(db: Db, hostId: string, found: readonly Sto
   const rows = await db.disk.findMany({ where: { hostId } });
   const byName = new Map(rows.map((r) => [r.name, r]));
   let changed = 0;
-  for (const d of found) {
+  // One row per name: a store holding both x.qcow2 and x.raw shows the first (jobs refuse to make such pairs).
+  const unique = [...new Map([...found].reverse().map((d) => [d.name, d])).values()].reverse();
+  for (const d of unique) {
     const row = byName.get(d.name);
     const data = {
       format: d.format,
@@ -21,6 +23,7 @@ export async function syncStoreDisks(db: Db, hostId: string, found: readonly Sto
       actualSize: BigInt(d.actualSize),
       backingFile: d.backingFile ?? null,
       backingFormat: d.backingFormat ?? null,
+      refused: d.refused ?? null,
       seenAt: takenAt,
     };
     if (!row) {
@@ -29,13 +32,13 @@ export async function syncStoreDisks(db: Db, hostId: string, found: readonly Sto
     } else if (
       row.state === 'ready' &&
       (row.format !== data.format || row.path !== data.path || row.virtualSize !== data.virtualSize || row.actualSize !== data.actualSize ||
-        row.backingFile !== data.backingFile || row.backingFormat !== data.backingFormat)
+        row.backingFile !== data.backingFile || row.backingFormat !== data.backingFormat || row.refused !== data.refused)
     ) {
       await db.disk.update({ where: { id: row.id }, data });
       changed++;
     }
   }
-  const present = new Set(found.map((d) => d.name));
+  const present = new Set(unique.map((d) => d.name));
   const gone = rows.filter((r) => r.state === 'ready' && !present.has(r.name) && r.updatedAt < takenAt && (!r.seenAt || r.seenAt < takenAt));
   if (gone.length) await db.disk.deleteMany({ where: { id: { in: gone.map((r) => r.id) } } });
   return changed + gone.length;

@@ -13,6 +13,8 @@ export function diskView(d: Disk, usedBy: Array<{ id: string; name: string }> = 
     actualSize: d.actualSize === null ? null : Number(d.actualSize),
     backingFile: d.backingFile,
     backingFormat: d.backingFormat,
+    /** Why the image guard refused the file (never used while set). */
+    refused: d.refused,
     usedBy,
     seenAt: d.seenAt?.toISOString() ?? null,
     createdAt: d.createdAt.toISOString(),

@@ -97,7 +97,9 @@ export class DisksService {
   }
 
   async remove(id: string, key: string | undefined, actor: string): Promise<Job> {
-    const disk = await this.ready(id);
+    // A refused (hostile) image may be deleted: that is what an operator does with one.
+    const disk = await this.row(id);
+    if (disk.state !== 'ready') throw new ApiError(409, 'disk_not_ready', `${disk.name} is still being created`);
     const [withUsers] = await this.withUsers([disk]);
     const users = withUsers?.usedBy ?? [];
     if (users.length) {
@@ -115,6 +117,7 @@ export class DisksService {
   private async ready(id: string): Promise<Disk> {
     const disk = await this.row(id);
     if (disk.state !== 'ready') throw new ApiError(409, 'disk_not_ready', `${disk.name} is still being created`);
+    if (disk.refused) throw new ApiError(409, 'disk_refused', `${disk.name} was refused by the image guard: ${disk.refused}`);
     return disk;
   }
 

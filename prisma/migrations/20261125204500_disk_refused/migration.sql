@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "Disk" ADD COLUMN     "refused" TEXT;
+
