@@ -19,6 +19,7 @@ import type { ApiClient } from './api-client';
 import type { AgentConfig } from './config/agent.config';
 import { DiskHandlers } from './handlers/disks';
 import { VmHandlers } from './handlers/vms';
+import { SnapshotHandlers } from './handlers/snapshots';
 import { GuestFileHandlers, libvirtGuestDomains } from './handlers/guest-files';
 import { InventoryReporter } from './inventory/inventory-reporter';
 import { ConsoleRelay } from './console-relay';
@@ -103,6 +104,10 @@ export class Agent {
       guard,
       publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
     });
+    const snapshots = new SnapshotHandlers({
+      uri: deps.config.libvirtUri,
+      publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
+    });
     const guestFiles = new GuestFileHandlers({
       store: this.store,
       // force_tcg unless the KVM probe found usable KVM (undefined, e.g. on the test driver, means TCG).
@@ -129,6 +134,9 @@ export class Agent {
       'set-vcpus': vms.setVcpus,
       'set-memory': vms.setMemory,
       'undefine-vm': vms.undefineVm,
+      'create-snapshot': snapshots.createSnapshot,
+      'revert-snapshot': snapshots.revertSnapshot,
+      'delete-snapshot': snapshots.deleteSnapshot,
       'read-guest-file': guestFiles.readGuestFile,
       'write-guest-file': guestFiles.writeGuestFile,
       'guest-disk-usage': guestFiles.guestDiskUsage,

@@ -6,6 +6,7 @@ import { noopJob } from './jobs/noop.job';
 import { sleepJob } from './jobs/sleep.job';
 import { createVmJob } from './jobs/create-vm.job';
 import { convertDiskJob, deleteDiskJob, resizeDiskJob } from './jobs/disk-ops.jobs';
+import { createSnapshotJob, deleteSnapshotJob, revertSnapshotJob } from './jobs/snapshot.jobs';
 import { guestDiskUsageJob, listGuestFilesystemsJob, readGuestFileJob, writeGuestFileJob } from './jobs/guest-files.jobs';
 import {
   defineVmJob,
@@ -41,6 +42,9 @@ const definitions = [
   setVcpusJob,
   setMemoryJob,
   undefineVmJob,
+  createSnapshotJob,
+  revertSnapshotJob,
+  deleteSnapshotJob,
   readGuestFileJob,
   writeGuestFileJob,
   guestDiskUsageJob,

@@ -11,6 +11,7 @@ export * from './jobs/create-vm.job';
 export * from './jobs/vm-lifecycle.jobs';
 export * from './jobs/disk-ops.jobs';
 export * from './jobs/guest-files.jobs';
+export * from './jobs/snapshot.jobs';
 export { createDiskJob, diskSizeBytes } from './jobs/create-disk.job';
 export { inspectDiskJob } from './jobs/inspect-disk.job';
 export { refreshHostJob } from './jobs/refresh-host.job';

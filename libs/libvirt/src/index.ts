@@ -8,3 +8,4 @@ export * from './virt-install';
 export * from './virsh-domain';
 export * from './image-guard';
 export * from './guestfs';
+export * from './virsh-snapshot';

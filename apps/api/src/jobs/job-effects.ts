@@ -40,6 +40,11 @@ async function dropUnborn(tx: Tx, hostId: string, uuid: string): Promise<Changed
 
 const vmAction = { onSuccess: applyDomain };
 
+/** virsh names an unnamed snapshot by its epoch seconds; so do we (the operation guide's default). */
+function snapshotName(at: Date): string {
+  return String(Math.floor(at.getTime() / 1000));
+}
+
 /** A disk row's fields from what qemu-img told the agent. */
 function diskFields(r: JobResult<'inspect-disk'>) {
   return {
@@ -142,6 +147,13 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
   'set-autostart': vmAction,
   'set-vcpus': vmAction,
   'set-memory': vmAction,
+  'create-snapshot': {
+    // A snapshot without a name gets one here, so a redelivered job finds the one it made.
+    prepare: (p) => ({ ...p, name: p.name ?? snapshotName(new Date()) }),
+    onSuccess: applyDomain,
+  },
+  'revert-snapshot': vmAction,
+  'delete-snapshot': vmAction,
   'undefine-vm': {
     async onSuccess(tx, job, _r, p) {
       const rows = await tx.vm.findMany({ where: { hostId: job.hostId, uuid: p.vm.uuid } });

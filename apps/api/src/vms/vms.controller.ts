@@ -162,6 +162,59 @@ export class VmsController {
     return accepted(reply, job, replayed);
   }
 
+  @Get(':id/snapshots')
+  @RequireScope('read')
+  @ApiOperation({ summary: "The VM's snapshots (virsh snapshot-list): name, creation time, state at snapshot, parent, current" })
+  async snapshots(@Param('id', new ParseUUIDPipe()) id: string) {
+    return { items: await this.vms.snapshots(id) };
+  }
+
+  @Post(':id/snapshots')
+  @RequireScope('operate')
+  @ApiOperation({ summary: 'Take an internal snapshot (job create-snapshot, virsh snapshot-create-as); running or shut off; name defaults to a timestamp' })
+  @ApiBody({ required: false, schema: { type: 'object', properties: { name: { type: 'string' }, description: { type: 'string' } } } })
+  @ApiResponse({ status: 202, schema: jobSchema })
+  async createSnapshot(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const { job, replayed } = await this.vms.snapshotJob(id, 'create-snapshot', objectBody(body), checkedIdempotencyKey(key), actorOf(who));
+    return accepted(reply, job, replayed);
+  }
+
+  @Post(':id/snapshots/:name/revert')
+  @RequireScope('operate')
+  @ApiOperation({ summary: 'Revert to a snapshot (job revert-snapshot); the result says whether the VM is running or shut off afterwards' })
+  @ApiResponse({ status: 202, schema: jobSchema })
+  async revertSnapshot(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('name') name: string,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const { job, replayed } = await this.vms.snapshotJob(id, 'revert-snapshot', { name }, checkedIdempotencyKey(key), actorOf(who));
+    return accepted(reply, job, replayed);
+  }
+
+  @Delete(':id/snapshots/:name')
+  @RequireScope('operate')
+  @ApiOperation({ summary: 'Delete a snapshot (job delete-snapshot)' })
+  @ApiResponse({ status: 202, schema: jobSchema })
+  async deleteSnapshot(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('name') name: string,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const { job, replayed } = await this.vms.snapshotJob(id, 'delete-snapshot', { name }, checkedIdempotencyKey(key), actorOf(who));
+    return accepted(reply, job, replayed);
+  }
+
   @Post(':id/adopt')
   @HttpCode(200)
   @RequireScope('operate')
@@ -191,9 +244,14 @@ export class VmsController {
     @Res({ passthrough: true }) reply: FastifyReply,
     @CurrentPrincipal() who: Principal,
   ) {
-    const payload = body === undefined || body === null ? {} : body;
-    if (typeof payload !== 'object' || Array.isArray(payload)) throw new ApiError(400, 'payload_invalid', 'the body must be a JSON object');
-    const { job, replayed } = await this.vms.action(id, action, payload as Record<string, unknown>, checkedIdempotencyKey(key), actorOf(who));
+    const { job, replayed } = await this.vms.action(id, action, objectBody(body), checkedIdempotencyKey(key), actorOf(who));
     return accepted(reply, job, replayed);
   }
+}
+
+/** An optional JSON object body (an action's fields); anything else is a 400. */
+function objectBody(body: unknown): Record<string, unknown> {
+  const payload = body === undefined || body === null ? {} : body;
+  if (typeof payload !== 'object' || Array.isArray(payload)) throw new ApiError(400, 'payload_invalid', 'the body must be a JSON object');
+  return payload as Record<string, unknown>;
 }

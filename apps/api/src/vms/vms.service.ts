@@ -162,6 +162,24 @@ export class VmsService {
     return this.jobs.submit({ type: VM_ACTIONS[action], hostId: vm.hostId, payload: { ...body, vm: { uuid: vm.uuid, name: vm.name } } }, idempotencyKey, actor);
   }
 
+  /** The VM's snapshots as its host last reported them (virsh snapshot-list). */
+  async snapshots(id: string): Promise<unknown[]> {
+    const vm = await this.get(id);
+    return Array.isArray(vm.snapshots) ? vm.snapshots : [];
+  }
+
+  /** create-snapshot, revert-snapshot, delete-snapshot on the VM's host. */
+  async snapshotJob(
+    id: string,
+    type: 'create-snapshot' | 'revert-snapshot' | 'delete-snapshot',
+    fields: Record<string, unknown>,
+    idempotencyKey: string | undefined,
+    actor: string,
+  ) {
+    const vm = this.actionable(await this.get(id));
+    return this.jobs.submit({ type, hostId: vm.hostId, payload: { ...fields, vm: { uuid: vm.uuid, name: vm.name } } }, idempotencyKey, actor);
+  }
+
   async undefine(id: string, q: z.infer<typeof undefineQuery>, idempotencyKey: string | undefined, actor: string) {
     const vm = this.actionable(await this.get(id), true);
     const snapshots = Array.isArray(vm.snapshots) ? vm.snapshots.length : 0;
