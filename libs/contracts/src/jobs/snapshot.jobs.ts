@@ -22,7 +22,7 @@ export const createSnapshotJob = defineJob({
   payload: z
     .object({
       vm: vmRef,
-      /** Default: the agent's clock in epoch seconds, as virsh snapshot-create names them. */
+      /** Default: the API names it when the job is submitted (epoch seconds, as virsh snapshot-create does), so a redelivered job finds it. */
       name: safeName.optional(),
       description: snapshotDescription.optional(),
     })
