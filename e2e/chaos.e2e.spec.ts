@@ -35,7 +35,7 @@ describe('chaos: the services under the fleet die', () => {
   afterAll(async () => {
     await fleet?.stop();
     await services('stop', '--dir', dir);
-  });
+  }, 120_000);
 
   const finalStates = async (ids: string[]) => (await Promise.all(ids.map((id) => fleet.job(id, 90)))).map((j) => j.state);
 

@@ -13,7 +13,7 @@ describe('disks end to end: API → PostgreSQL → Redis → agent → qemu-img 
   beforeAll(async () => {
     fleet = await Fleet.start({ name: 'e2e-disks' });
   }, 120_000);
-  afterAll(() => fleet?.stop());
+  afterAll(() => fleet?.stop(), 120_000); // the agent and the API get their grace periods
 
   it('create-disk makes a real qcow2 in the storage root and logs the qemu-img argv', async () => {
     const job = await fleet.run('create-disk', { name: 'd1', sizeGiB: 1, format: 'qcow2' });

@@ -25,7 +25,7 @@ describe('the host as the fleet sees it', () => {
   beforeAll(async () => {
     fleet = await Fleet.start({ name: 'e2e-host' });
   }, 120_000);
-  afterAll(() => fleet?.stop());
+  afterAll(() => fleet?.stop(), 120_000); // the agent and the API get their grace periods
 
   it('is online with facts that tell the truth about KVM', async () => {
     const { items } = await fleet.get<{ items: Array<{ id: string; state: string; facts: Facts }> }>('/v1/hosts');

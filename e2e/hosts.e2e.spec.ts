@@ -20,7 +20,7 @@ describe('hosts of one fleet', () => {
   afterAll(async () => {
     await otherAgent?.stop();
     await fleet?.stop();
-  });
+  }, 120_000);
 
   it('two enrolled agents each process only their own queue', async () => {
     const onA = await Promise.all([1, 2, 3].map(() => fleet.submit('create-disk', { name: `a-${Math.random().toString(36).slice(2, 8)}`, sizeMiB: 1 })));

@@ -12,7 +12,7 @@ describe('job engine end to end', () => {
   beforeAll(async () => {
     fleet = await Fleet.start({ name: 'e2e-jobs', apiEnv: { VIRTFLEET_TEST_JOBS: '1' }, agentEnv: FAST_REDELIVERY });
   }, 120_000);
-  afterAll(() => fleet?.stop());
+  afterAll(() => fleet?.stop(), 120_000); // the agent and the API get their grace periods
 
   const running = (id: string) => waitFor(`job ${id} running`, async () => (await fleet.job(id)).state === 'running', { timeoutMs: 30_000 });
 

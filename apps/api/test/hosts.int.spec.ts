@@ -37,7 +37,7 @@ describe('host enrollment, per-host Redis users, tokens and audit', () => {
   afterAll(async () => {
     for (const o of opened) await (o instanceof Redis ? Promise.resolve(o.disconnect()) : o.close()).catch(() => undefined);
     await api.close();
-  });
+  }, 60_000);
 
   it('a join token works once and expires', async () => {
     const join = await api.call<{ token: string; expiresAt: string }>('POST', '/v1/hosts/join-tokens', { body: {} });

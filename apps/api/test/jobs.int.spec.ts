@@ -22,7 +22,7 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
     api = await ApiHarness.start();
     host = await api.host('alpha');
   });
-  afterAll(() => api.close());
+  afterAll(() => api.close(), 60_000); // closing drops the test database: slow on a loaded machine
 
   const submit = (payload: unknown, extra: Record<string, unknown> = {}, headers?: Record<string, string>) =>
     api.call<JobBody & ErrorBody>('POST', '/v1/jobs', {

@@ -29,7 +29,7 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
     host = await api.host('rep');
     stranger = await api.host('stranger');
   });
-  afterAll(() => api.close());
+  afterAll(() => api.close(), 60_000); // closing drops the test database: slow on a loaded machine
 
   const report = (reports: unknown[], token = host.agentToken) =>
     api.call<{ outcomes: string[]; attempts?: Array<number | null> }>('POST', '/v1/agent/reports', { token, body: { reports } });
@@ -154,7 +154,7 @@ describe('GET /v1/events (server-sent events)', () => {
   beforeAll(async () => {
     api = await ApiHarness.start();
   });
-  afterAll(() => api.close());
+  afterAll(() => api.close(), 60_000); // closing drops the test database: slow on a loaded machine
 
   it('streams job.created, job.updated, job.progress and job.finished, filtered by host', async () => {
     const a = await api.host('sse-a');

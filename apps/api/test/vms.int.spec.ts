@@ -66,7 +66,7 @@ describe('VM inventory and the VM routes', () => {
   beforeAll(async () => {
     api = await ApiHarness.start();
   });
-  afterAll(() => api.close());
+  afterAll(() => api.close(), 60_000); // closing drops the test database: slow on a loaded machine
 
   const inventory = (token: string, body: unknown) => api.call<{ changed: number }>('POST', '/v1/agent/inventory', { token, body });
   const vmsOf = async (hostId: string) => (await api.call<Page<VmBody>>('GET', `/v1/vms?hostId=${hostId}&limit=500`)).body.items;

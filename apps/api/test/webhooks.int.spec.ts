@@ -7,7 +7,7 @@ describe('webhooks', () => {
   beforeAll(async () => {
     api = await ApiHarness.start({ VIRTFLEET_WEBHOOK_INTERVAL_MS: '100', VIRTFLEET_WEBHOOK_BACKOFF_MS: '100' });
   });
-  afterAll(() => api.close());
+  afterAll(() => api.close(), 60_000); // closing drops the test database: slow on a loaded machine
 
   it('POSTs every job end, signed, retried with backoff until answered 2xx, with a delivery log', async () => {
     const host = await api.host('hooked');
