@@ -3,6 +3,25 @@ import type { StoreDisk } from '@virtfleet/contracts';
 
 type Db = Prisma.TransactionClient | PrismaClient;
 
+/** What qemu-img told the agent about an image (a job result or a storage scan), as disk row fields. */
+export function diskRowFields(d: {
+  format: string;
+  path: string;
+  virtualSize: number;
+  actualSize: number;
+  backingFile?: string | undefined;
+  backingFormat?: string | undefined;
+}) {
+  return {
+    format: d.format,
+    path: d.path,
+    virtualSize: BigInt(d.virtualSize),
+    actualSize: BigInt(d.actualSize),
+    backingFile: d.backingFile ?? null,
+    backingFormat: d.backingFormat ?? null,
+  };
+}
+
 /**
  * Makes the host's disk rows what its storage scan found: new files appear (ready), changed
  * ones are updated, vanished ones go — except disks a job is still creating, and rows written
@@ -13,19 +32,12 @@ export async function syncStoreDisks(db: Db, hostId: string, found: readonly Sto
   const byName = new Map(rows.map((r) => [r.name, r]));
   let changed = 0;
   // One row per name: a store holding both x.qcow2 and x.raw shows the first (jobs refuse to make such pairs).
-  const unique = [...new Map([...found].reverse().map((d) => [d.name, d])).values()].reverse();
-  for (const d of unique) {
+  const present = new Set<string>();
+  for (const d of found) {
+    if (present.has(d.name)) continue;
+    present.add(d.name);
     const row = byName.get(d.name);
-    const data = {
-      format: d.format,
-      path: d.path,
-      virtualSize: BigInt(d.virtualSize),
-      actualSize: BigInt(d.actualSize),
-      backingFile: d.backingFile ?? null,
-      backingFormat: d.backingFormat ?? null,
-      refused: d.refused ?? null,
-      seenAt: takenAt,
-    };
+    const data = { ...diskRowFields(d), refused: d.refused ?? null, seenAt: takenAt };
     if (!row) {
       await db.disk.create({ data: { hostId, name: d.name, state: 'ready', ...data } });
       changed++;
@@ -38,7 +50,6 @@ export async function syncStoreDisks(db: Db, hostId: string, found: readonly Sto
       changed++;
     }
   }
-  const present = new Set(unique.map((d) => d.name));
   const gone = rows.filter((r) => r.state === 'ready' && !present.has(r.name) && r.updatedAt < takenAt && (!r.seenAt || r.seenAt < takenAt));
   if (gone.length) await db.disk.deleteMany({ where: { id: { in: gone.map((r) => r.id) } } });
   return changed + gone.length;

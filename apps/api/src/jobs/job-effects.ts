@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { JobPayload, JobResult, JobType } from '@virtfleet/contracts';
 import { ApiError } from '../common/api-error';
+import { diskRowFields } from '../disks/disk-inventory';
 import { upsertDomains, type ChangedVm } from '../vms/vm-store';
 
 type Tx = Prisma.TransactionClient;
@@ -45,18 +46,6 @@ function snapshotName(at: Date): string {
   return String(Math.floor(at.getTime() / 1000));
 }
 
-/** A disk row's fields from what qemu-img told the agent. */
-function diskFields(r: JobResult<'inspect-disk'>) {
-  return {
-    format: r.format,
-    path: r.path,
-    virtualSize: BigInt(r.virtualSize),
-    actualSize: BigInt(r.actualSize),
-    backingFile: r.backingFile ?? null,
-    backingFormat: r.backingFormat ?? null,
-  };
-}
-
 export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
   'create-disk': {
     async onSubmit(tx, job, p) {
@@ -65,7 +54,7 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
       await tx.disk.create({ data: { hostId: job.hostId, name: p.name, format: p.format, state: 'creating' } });
     },
     async onSuccess(tx, job, r) {
-      await tx.disk.update({ where: { hostId_name: { hostId: job.hostId, name: r.name } }, data: { state: 'ready', ...diskFields(r) } });
+      await tx.disk.update({ where: { hostId_name: { hostId: job.hostId, name: r.name } }, data: { state: 'ready', ...diskRowFields(r) } });
     },
     async onFailure(tx, job, p) {
       await tx.disk.deleteMany({ where: { hostId: job.hostId, name: p.name, state: 'creating' } });
@@ -73,7 +62,7 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
   },
   'inspect-disk': {
     async onSuccess(tx, job, r) {
-      await tx.disk.updateMany({ where: { hostId: job.hostId, name: r.name, state: 'ready' }, data: diskFields(r) });
+      await tx.disk.updateMany({ where: { hostId: job.hostId, name: r.name, state: 'ready' }, data: diskRowFields(r) });
     },
   },
   'convert-disk': {
@@ -83,7 +72,7 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
       await tx.disk.create({ data: { hostId: job.hostId, name: p.target, format: p.format, state: 'creating' } });
     },
     async onSuccess(tx, job, r, p) {
-      await tx.disk.update({ where: { hostId_name: { hostId: job.hostId, name: r.name } }, data: { state: 'ready', ...diskFields(r) } });
+      await tx.disk.update({ where: { hostId_name: { hostId: job.hostId, name: r.name } }, data: { state: 'ready', ...diskRowFields(r) } });
       if (r.sourceDeleted) await tx.disk.deleteMany({ where: { hostId: job.hostId, name: p.source } });
     },
     async onFailure(tx, job, p) {
@@ -92,7 +81,7 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
   },
   'resize-disk': {
     async onSuccess(tx, job, r) {
-      await tx.disk.updateMany({ where: { hostId: job.hostId, name: r.name }, data: diskFields(r) });
+      await tx.disk.updateMany({ where: { hostId: job.hostId, name: r.name }, data: diskRowFields(r) });
     },
   },
   'delete-disk': {
