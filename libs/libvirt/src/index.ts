@@ -9,3 +9,4 @@ export * from './virsh-domain';
 export * from './image-guard';
 export * from './guestfs';
 export * from './virsh-snapshot';
+export * from './clone-xml';

@@ -36,11 +36,17 @@ export function qemuImgCreate(opts: {
  * qemu-img convert with progress (-p): it prints "    (12.50/100%)\r" records on stdout even
  * through a pipe (reference §3). Both formats pinned; -c compresses (qcow2 only).
  */
-export function qemuImgConvert(opts: { source: string; sourceFormat: DiskFormat; target: string; format: DiskFormat; compress?: boolean }): Command {
-  return {
-    cmd: 'qemu-img',
-    args: ['convert', '-p', '-f', opts.sourceFormat, '-O', opts.format, ...(opts.compress ? ['-c'] : []), opts.source, opts.target],
-  };
+export function qemuImgConvert(opts: {
+  source: string;
+  sourceFormat: DiskFormat;
+  target: string;
+  format: DiskFormat;
+  compress?: boolean;
+  /** false: zeros are written too, every block allocated (virt-clone --nonsparse). */
+  sparse?: boolean;
+}): Command {
+  const extra = [...(opts.compress ? ['-c'] : []), ...(opts.sparse === false ? ['-S', '0'] : [])];
+  return { cmd: 'qemu-img', args: ['convert', '-p', '-f', opts.sourceFormat, '-O', opts.format, ...extra, opts.source, opts.target] };
 }
 
 /** The last percentage in a chunk of `qemu-img convert -p` output, if any. */

@@ -145,9 +145,12 @@ export function virshUndefine(uri: string, uuid: string, opts: UndefineOptions =
   return onDomain(uri, 'undefine', uuid, ...args);
 }
 
-/** inactive: the persistent config (what the next boot gets), not the running one. */
-export function virshDumpXml(uri: string, uuid: string, opts: { inactive?: boolean } = {}): Command {
-  return opts.inactive ? onDomain(uri, 'dumpxml', uuid, '--inactive') : onDomain(uri, 'dumpxml', uuid);
+/**
+ * inactive: the persistent config (what the next boot gets), not the running one. securityInfo:
+ * with passwords (a clone keeps its source's VNC password) — never log that output.
+ */
+export function virshDumpXml(uri: string, uuid: string, opts: { inactive?: boolean; securityInfo?: boolean } = {}): Command {
+  return onDomain(uri, 'dumpxml', uuid, ...(opts.inactive ? ['--inactive'] : []), ...(opts.securityInfo ? ['--security-info'] : []));
 }
 
 export function virshDomBlkList(uri: string, uuid: string): Command {
