@@ -21,7 +21,16 @@ export interface JobDefinition<
    * on one host run one at a time, in submission order; jobs without one run in parallel.
    */
   readonly lockKey?: (payload: z.output<P>) => string | undefined;
+  /**
+   * A per-host concurrency group ("clone"): at most the host's limit for it (hostFacts.concurrency,
+   * from the agent's configuration) of these jobs run on one host at once; the rest wait, in order.
+   */
+  readonly concurrency?: ConcurrencyGroup;
 }
+
+/** Groups of heavy jobs that one host runs only a few of at a time. */
+export type ConcurrencyGroup = 'clone';
+export const DEFAULT_CONCURRENCY: Readonly<Record<ConcurrencyGroup, number>> = { clone: 2 };
 
 export function defineJob<N extends string, P extends z.ZodType, R extends z.ZodType>(
   def: JobDefinition<N, P, R>,

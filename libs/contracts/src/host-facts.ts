@@ -44,6 +44,8 @@ export const hostFacts = z.object({
     isoRoot: z.string().optional(),
     consoleLogDir: z.string().optional(),
   }),
+  /** How many jobs of each concurrency group (defineJob's concurrency) this host runs at once. */
+  concurrency: z.object({ clone: z.number().int().min(1).max(64) }).partial().optional(),
   collectedAt: z.string(),
 });
 export type HostFacts = z.infer<typeof hostFacts>;

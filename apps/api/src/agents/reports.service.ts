@@ -80,11 +80,13 @@ export class ReportsService {
         const n = await this.db.job.updateManyAndReturn({
           where: { ...live, attempt: r.attempt },
           data: { progress },
-          select: { id: true, type: true, hostId: true, attempt: true },
+          select: { id: true, type: true, hostId: true, attempt: true, parentId: true },
         });
         const job = n[0];
         if (!job) return this.whyNot(hostId, r.jobId);
-        this.events.publish({ event: 'job.progress', job: { ...job, progress } });
+        const { parentId, ...shown } = job;
+        this.events.publish({ event: 'job.progress', job: { ...shown, progress } });
+        if (parentId) await this.lifecycle.settleParent(parentId);
         return 'applied';
       }
       case 'command': {

@@ -14,6 +14,8 @@ interface Dispatchable {
   hostId: string;
   payload: unknown;
   lockKey: string | null;
+  concurrencyKey: string | null;
+  concurrencyLimit: number | null;
   seq: bigint;
   timeoutMs: number | null;
 }
@@ -24,7 +26,17 @@ export interface DispatchOutcome {
   job?: Job;
 }
 
-const SELECT = { id: true, type: true, hostId: true, payload: true, lockKey: true, seq: true, timeoutMs: true } as const;
+const SELECT = {
+  id: true,
+  type: true,
+  hostId: true,
+  payload: true,
+  lockKey: true,
+  concurrencyKey: true,
+  concurrencyLimit: true,
+  seq: true,
+  timeoutMs: true,
+} as const;
 
 /**
  * The outbox: a job is a PostgreSQL row first (state pending); this puts it on its host queue
@@ -35,6 +47,11 @@ const SELECT = { id: true, type: true, hostId: true, payload: true, lockKey: tru
  * Order: a job with a lock key (what it touches: "disk:d1", "vm:web") is held pending while an
  * earlier job with the same key on the same host is still live, and goes out when that one ends.
  * So jobs on one thing run one at a time in submission order; other jobs run in parallel.
+ *
+ * A job in a concurrency group ("clone") is held likewise while `limit` earlier jobs of its
+ * group on its host are live: at most that many run on a host at once, in submission order.
+ * Both rules only look at earlier jobs, which can only end: a job once free stays free, so
+ * two replicas dispatching at once cannot both let a job through that should wait.
  */
 @Injectable()
 export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -54,7 +71,9 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
   onApplicationBootstrap(): void {
     this.loop.start();
     this.unsubscribe = this.events.subscribe((e) => {
-      if (e.event === 'job.finished' && e.job.lockKey) void this.next(e.job.hostId, e.job.lockKey);
+      if (e.event !== 'job.finished') return;
+      if (e.job.lockKey) void this.next(e.job.hostId, { lockKey: e.job.lockKey });
+      if (e.job.concurrencyKey) void this.next(e.job.hostId, { concurrencyKey: e.job.concurrencyKey });
     });
   }
 
@@ -64,7 +83,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async dispatch(job: Dispatchable): Promise<DispatchOutcome> {
-    if (job.lockKey && (await this.hasLivePredecessor(job))) return { outcome: 'held' };
+    if (await this.mustWait(job)) return { outcome: 'held' };
     try {
       await this.enqueue(job);
     } catch (err) {
@@ -94,34 +113,34 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** Sends what is still pending, oldest first; stops at the first failure (Redis down). */
   private async sweep(): Promise<void> {
-    const pending = await this.db.job.findMany({ where: { state: 'pending' }, orderBy: { seq: 'asc' }, take: 500, select: SELECT });
+    const pending = await this.db.job.findMany({ where: { state: 'pending', group: false }, orderBy: { seq: 'asc' }, take: 500, select: SELECT });
     for (const job of pending) if ((await this.dispatch(job)).outcome === 'failed') break;
   }
 
-  /** The job that waited for a finished one with the same key goes out now. */
-  private async next(hostId: string, lockKey: string): Promise<void> {
+  /** The jobs that waited for a finished one with the same key (or in the same group) go out now. */
+  private async next(hostId: string, key: { lockKey: string } | { concurrencyKey: string }): Promise<void> {
     try {
-      const job = await this.db.job.findFirst({
-        where: { hostId, lockKey, state: 'pending' },
+      const waiting = await this.db.job.findMany({
+        where: { hostId, ...key, state: 'pending', group: false },
         orderBy: { seq: 'asc' },
+        // One slot freed: the first that may go takes it; a few more in case the first are held by their own lock.
+        take: 'lockKey' in key ? 1 : 8,
         select: SELECT,
       });
-      if (job) await this.dispatch(job);
+      for (const job of waiting) if ((await this.dispatch(job)).outcome === 'queued') break;
     } catch (err) {
-      this.log.warn(`dispatch after ${lockKey} failed (the sweep retries): ${(err as Error).message}`);
+      this.log.warn(`dispatch after ${JSON.stringify(key)} failed (the sweep retries): ${(err as Error).message}`);
     }
   }
 
-  private async hasLivePredecessor(job: Dispatchable): Promise<boolean> {
-    const earlier = await this.db.job.findFirst({
-      where: {
-        hostId: job.hostId,
-        lockKey: job.lockKey,
-        state: { in: LIVE_STATES },
-        seq: { lt: job.seq },
-      },
-      select: { id: true },
-    });
-    return earlier !== null;
+  /** Held: an earlier job with its lock key is live, or `limit` earlier ones of its concurrency group are. */
+  private async mustWait(job: Dispatchable): Promise<boolean> {
+    const earlier = { hostId: job.hostId, state: { in: LIVE_STATES }, seq: { lt: job.seq } };
+    if (job.lockKey && (await this.db.job.findFirst({ where: { ...earlier, lockKey: job.lockKey }, select: { id: true } }))) return true;
+    if (job.concurrencyKey && job.concurrencyLimit) {
+      const live = await this.db.job.count({ where: { ...earlier, concurrencyKey: job.concurrencyKey }, take: job.concurrencyLimit });
+      if (live >= job.concurrencyLimit) return true;
+    }
+    return false;
   }
 }

@@ -127,6 +127,16 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
     onSuccess: applyDomain,
     onFailure: (tx, job, p) => dropUnborn(tx, job.hostId, p.uuid),
   },
+  'clone-vm': {
+    prepare: (p) => ({ ...p, uuid: p.uuid ?? randomUUID() }),
+    async onSubmit(tx, job, p) {
+      const uuid = p.uuid ?? '';
+      await refuseTakenName(tx, job.hostId, p.name, uuid);
+      await tx.vm.create({ data: { hostId: job.hostId, uuid, name: p.name, status: 'creating', labels: p.labels } });
+    },
+    onSuccess: applyDomain,
+    onFailure: (tx, job, p) => dropUnborn(tx, job.hostId, p.uuid ?? ''),
+  },
   'start-vm': vmAction,
   'shutdown-vm': vmAction,
   'destroy-vm': vmAction,

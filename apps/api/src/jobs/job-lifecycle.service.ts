@@ -44,7 +44,8 @@ export class JobLifecycle {
    * Returns false when it was not: it had ended already, or the attempt was fenced off.
    */
   async finish(job: Job, end: JobEnd, attempt?: number): Promise<boolean> {
-    const effects = isJobType(job.type) ? effectsOf(job.type) : undefined;
+    // A parent's end changes nothing in the inventory: its children's ends did.
+    const effects = isJobType(job.type) && !job.group ? effectsOf(job.type) : undefined;
     const hooks = await this.webhooks.matching('job.finished', job);
     const data = {
       state: end.state,
@@ -76,7 +77,50 @@ export class JobLifecycle {
       this.events.publishVm({ event: vm.status === 'removed' ? 'vm.removed' : 'vm.updated', vm: { ...vm, hostId: job.hostId } });
     }
     if (hooks.length) this.sender.kick();
+    if (job.parentId) await this.settleParent(job.parentId);
     return true;
+  }
+
+  /**
+   * A parent follows its children: its progress is theirs on average (an ended child counts as
+   * done), and when the last one ends it ends too — succeeded if they all did, cancelled if the
+   * others were cancelled, failed otherwise, with each child's outcome in its result or error.
+   */
+  async settleParent(parentId: string): Promise<void> {
+    const parent = await this.db.job.findUnique({ where: { id: parentId } });
+    if (!parent || !LIVE_STATES.includes(parent.state)) return;
+    const children = await this.db.job.findMany({
+      where: { parentId },
+      orderBy: { seq: 'asc' },
+      select: { id: true, state: true, progress: true, payload: true, error: true },
+    });
+    const live = children.filter((c) => LIVE_STATES.includes(c.state));
+    if (live.length > 0) {
+      const progress = Math.floor(children.reduce((sum, c) => sum + (live.includes(c) ? c.progress : 100), 0) / children.length);
+      if (progress === parent.progress) return;
+      const [row] = await this.db.job.updateManyAndReturn({ where: { id: parentId, state: { in: LIVE_STATES } }, data: { progress } });
+      if (row) this.events.publish({ event: 'job.progress', job: { id: row.id, type: row.type, hostId: row.hostId, attempt: row.attempt, progress } });
+      return;
+    }
+    const outcomes = children.map((c) => ({
+      jobId: c.id,
+      ...(typeof (c.payload as { name?: unknown }).name === 'string' ? { name: (c.payload as { name: string }).name } : {}),
+      state: c.state,
+      ...(c.error ? { error: c.error as unknown as JobError } : {}),
+    }));
+    const bad = outcomes.filter((o) => o.state !== 'succeeded');
+    const first = bad[0];
+    const end: JobEnd = !first
+      ? { state: 'succeeded', result: { succeeded: outcomes.length, children: outcomes } }
+      : {
+          state: bad.every((o) => o.state === 'cancelled') ? 'cancelled' : 'failed',
+          error: {
+            code: bad.every((o) => o.state === 'cancelled') ? 'cancelled' : 'children_failed',
+            message: `${bad.length} of ${outcomes.length} child jobs did not succeed; the first, ${first.name ?? first.jobId}, ended ${first.state}: ${first.error?.message ?? ''}`.trim(),
+            details: { children: outcomes },
+          },
+        };
+    await this.finish(parent, end);
   }
 
   async announce(jobId: string, event: 'job.updated' | 'job.finished'): Promise<void> {

@@ -14,6 +14,10 @@ export function jobView(j: Job) {
     error: j.error ?? null,
     idempotencyKey: j.idempotencyKey ?? null,
     lockKey: j.lockKey ?? null,
+    concurrencyKey: j.concurrencyKey ?? null,
+    /** A bulk job's parent (its children name it); group: this job only gathers its children. */
+    parentId: j.parentId ?? null,
+    group: j.group,
     submittedBy: j.submittedBy ?? null,
     cancelRequestedAt: j.cancelRequestedAt?.toISOString() ?? null,
     expiresAt: j.expiresAt?.toISOString() ?? null,

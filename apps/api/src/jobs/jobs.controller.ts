@@ -46,6 +46,7 @@ export class JobsController {
   @ApiQuery({ name: 'hostId', required: false })
   @ApiQuery({ name: 'state', required: false })
   @ApiQuery({ name: 'type', required: false })
+  @ApiQuery({ name: 'parentId', required: false, description: 'the children of one bulk job (a bulk clone)' })
   @ApiQuery({ name: 'limit', required: false })
   @ApiQuery({ name: 'cursor', required: false })
   @ApiResponse({ status: 200, schema: { type: 'object', properties: { items: { type: 'array', items: jobSchema }, nextCursor: { type: 'string', nullable: true } } } })

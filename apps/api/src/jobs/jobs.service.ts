@@ -1,7 +1,19 @@
 import { createHash } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { Prisma, type Job } from '@prisma/client';
-import { isFinalJobState, isJobType, jobCatalog, jobState, jobTypes, type JobState } from '@virtfleet/contracts';
+import {
+  DEFAULT_CONCURRENCY,
+  hostFacts,
+  isFinalJobState,
+  isJobType,
+  jobCatalog,
+  jobState,
+  jobTypes,
+  type ConcurrencyGroup,
+  type JobDefinition,
+  type JobState,
+  type JobType,
+} from '@virtfleet/contracts';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
 import { ApiError, validationError } from '../common/api-error';
@@ -12,7 +24,7 @@ import { Dispatcher } from './dispatcher.service';
 import { effectsOf } from './job-effects';
 import { HostQueues } from '../queue/host-queues.service';
 import { JobEvents } from './job-events';
-import { JobLifecycle } from './job-lifecycle.service';
+import { JobLifecycle, LIVE_STATES } from './job-lifecycle.service';
 import { jobView } from './job.view';
 
 export const submitJobBody = z.object({
@@ -30,6 +42,8 @@ export const listJobsQuery = z.object({
   hostId: z.uuid().optional(),
   state: jobState.optional(),
   type: z.string().optional(),
+  /** The children of one bulk job. */
+  parentId: z.uuid().optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   cursor: z.string().optional(),
 });
@@ -55,8 +69,109 @@ export class JobsService {
     body: SubmitJobBody,
     idempotencyKey: string | undefined,
     submittedBy: string,
-    extra: { placement?: object; clientHostId?: string | undefined } = {},
+    extra: { placement?: object; clientHostId?: string | undefined; clientRequest?: unknown } = {},
   ): Promise<{ job: Job; replayed: boolean }> {
+    const checked = this.checked(body);
+    // The hash is of what the client sent, before the API fills anything in or places the job: a
+    // retry matches even when placement would now choose another host (or names would differ).
+    const requestHash = idempotencyKey
+      ? 'clientRequest' in extra
+        ? hashRequest(body.type, undefined, extra.clientRequest)
+        : hashRequest(body.type, 'clientHostId' in extra ? extra.clientHostId : body.hostId, checked.payload)
+      : undefined;
+    if (idempotencyKey) {
+      const prior = await this.replay(idempotencyKey, requestHash);
+      if (prior) return { job: prior, replayed: true };
+    }
+    const hostId = body.hostId ?? (await this.defaultHost());
+    const row = await this.rowOf(checked, body, hostId, submittedBy);
+    const data = {
+      ...row.data,
+      idempotencyKey: idempotencyKey ?? null,
+      requestHash: requestHash ?? null,
+      ...(extra.placement ? { placement: extra.placement as Prisma.InputJsonValue } : {}),
+    };
+    const onSubmit = row.onSubmit;
+    let job: Job;
+    try {
+      // One statement when the type changes nothing else; a transaction with its inventory change otherwise.
+      job = onSubmit
+        ? await this.db.$transaction(async (tx) => {
+            const created = await tx.job.create({ data });
+            await onSubmit(tx, created);
+            return created;
+          })
+        : await this.db.job.create({ data });
+    } catch (err) {
+      const prior = await this.raced(err, hostId, idempotencyKey, requestHash);
+      if (prior) return { job: prior, replayed: true };
+      throw err;
+    }
+    job = (await this.dispatcher.dispatch(job)).job ?? job;
+    this.events.publish({ event: 'job.created', job: jobView(job) });
+    return { job, replayed: false };
+  }
+
+  /**
+   * A parent job and its children (a bulk clone), written in one transaction: all of them or
+   * none. The parent is never sent to a host; its progress and final state follow its children's
+   * (JobLifecycle). The Idempotency-Key and request hash belong to the parent.
+   */
+  async submitGroup(
+    parent: { type: string; hostId: string; payload: object },
+    children: SubmitJobBody[],
+    idempotency: { key: string | undefined; clientRequest: unknown },
+    submittedBy: string,
+  ): Promise<{ job: Job; children: Job[]; replayed: boolean }> {
+    const requestHash = idempotency.key ? hashRequest(parent.type, undefined, idempotency.clientRequest) : undefined;
+    if (idempotency.key) {
+      const prior = await this.replay(idempotency.key, requestHash);
+      if (prior) return { job: prior, children: await this.db.job.findMany({ where: { parentId: prior.id } }), replayed: true };
+    }
+    const rows = await Promise.all(children.map((body) => this.rowOf(this.checked(body), body, parent.hostId, submittedBy)));
+    let written: { job: Job; children: Job[] };
+    try {
+      written = await this.db.$transaction(async (tx) => {
+        const now = new Date();
+        const job = await tx.job.create({
+          data: {
+            type: parent.type,
+            hostId: parent.hostId,
+            payload: parent.payload as Prisma.InputJsonValue,
+            group: true,
+            state: 'running',
+            queuedAt: now,
+            startedAt: now,
+            submittedBy,
+            idempotencyKey: idempotency.key ?? null,
+            requestHash: requestHash ?? null,
+          },
+        });
+        const made: Job[] = [];
+        for (const row of rows) {
+          const child = await tx.job.create({ data: { ...row.data, parentId: job.id } });
+          await row.onSubmit?.(tx, child);
+          made.push(child);
+        }
+        return { job, children: made };
+      });
+    } catch (err) {
+      const prior = await this.raced(err, parent.hostId, idempotency.key, requestHash);
+      if (prior) return { job: prior, children: await this.db.job.findMany({ where: { parentId: prior.id } }), replayed: true };
+      throw err;
+    }
+    this.events.publish({ event: 'job.created', job: jobView(written.job) });
+    const sent: Job[] = [];
+    for (const child of written.children) {
+      const job = (await this.dispatcher.dispatch(child)).job ?? child;
+      this.events.publish({ event: 'job.created', job: jobView(job) });
+      sent.push(job);
+    }
+    return { job: written.job, children: sent, replayed: false };
+  }
+
+  /** The job type and its payload, checked against the type's schema (a bad one writes nothing). */
+  private checked(body: SubmitJobBody): { type: JobType; payload: unknown } {
     if (!isJobType(body.type)) {
       throw new ApiError(400, 'job_type_unknown', `unknown job type ${JSON.stringify(body.type)}`, { known: jobTypes });
     }
@@ -69,59 +184,46 @@ export class JobsService {
     if (body.timeoutSeconds && body.timeoutSeconds * 1000 > def.timeoutMs) {
       throw new ApiError(400, 'timeout_invalid', `timeoutSeconds: ${body.type} allows at most ${def.timeoutMs / 1000} s`);
     }
-    const effects = effectsOf(def.name);
-    // The hash is of what the client sent, before the API fills anything in or places the job: a
-    // retry matches even when placement would now choose another host.
-    const requestHash = idempotencyKey
-      ? hashRequest(body.type, 'clientHostId' in extra ? extra.clientHostId : body.hostId, parsed.data)
-      : undefined;
-    if (idempotencyKey) {
-      const prior = await this.replay(idempotencyKey, requestHash);
-      if (prior) return { job: prior, replayed: true };
-    }
-    const hostId = body.hostId ?? (await this.defaultHost());
-    const prepared: unknown = effects?.prepare ? effects.prepare(parsed.data as never) : parsed.data;
-    const payload = prepared as Prisma.InputJsonValue;
-    const lockKey = (def.lockKey as ((p: unknown) => string | undefined) | undefined)?.(prepared) ?? null;
+    return { type: body.type, payload: parsed.data };
+  }
 
+  /** The row a checked job becomes: what the API fills in, its lock key and its host's concurrency limit. */
+  private async rowOf(checked: { type: JobType; payload: unknown }, body: SubmitJobBody, hostId: string, submittedBy: string) {
+    const def: JobDefinition = jobCatalog[checked.type];
+    const effects = effectsOf(checked.type);
+    const prepared: unknown = effects?.prepare ? effects.prepare(checked.payload as never) : checked.payload;
+    const group = def.concurrency;
     const data = {
-      type: body.type,
+      type: checked.type,
       hostId,
-      payload,
-      lockKey,
+      payload: prepared as Prisma.InputJsonValue,
+      lockKey: def.lockKey?.(prepared) ?? null,
+      ...(group ? { concurrencyKey: group, concurrencyLimit: await this.concurrencyLimit(hostId, group) } : {}),
       submittedBy,
       expiresAt: body.expiresInSeconds ? new Date(Date.now() + body.expiresInSeconds * 1000) : null,
       timeoutMs: body.timeoutSeconds ? body.timeoutSeconds * 1000 : null,
-      idempotencyKey: idempotencyKey ?? null,
-      requestHash: requestHash ?? null,
-      ...(extra.placement ? { placement: extra.placement as Prisma.InputJsonValue } : {}),
     };
-    const onSubmit = effects?.onSubmit;
-    let job: Job;
-    try {
-      // One statement when the type changes nothing else; a transaction with its inventory change otherwise.
-      job = onSubmit
-        ? await this.db.$transaction(async (tx) => {
-            const row = await tx.job.create({ data });
-            await onSubmit(tx, row, prepared as never);
-            return row;
-          })
-        : await this.db.job.create({ data });
-    } catch (err) {
-      // The host foreign key decides whether the host exists (no separate look-up).
-      if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') {
-        throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
-      }
-      // Two requests with one Idempotency-Key raced: the loser answers with the winner's job.
-      if (idempotencyKey && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') {
-        const prior = await this.replay(idempotencyKey, requestHash);
-        if (prior) return { job: prior, replayed: true };
-      }
-      throw err;
+    const effect = effects?.onSubmit;
+    const onSubmit = effect ? (tx: Prisma.TransactionClient, row: Job) => effect(tx, row, prepared as never) : undefined;
+    return { data, onSubmit };
+  }
+
+  /** The host's own limit for a concurrency group (its agent's configuration), or the default. */
+  private async concurrencyLimit(hostId: string, group: ConcurrencyGroup): Promise<number> {
+    const host = await this.db.host.findUnique({ where: { id: hostId }, select: { facts: true } });
+    const facts = host ? hostFacts.safeParse(host.facts) : undefined;
+    return (facts?.success ? facts.data.concurrency?.[group] : undefined) ?? DEFAULT_CONCURRENCY[group];
+  }
+
+  /** A failed insert: a missing host (404), or an Idempotency-Key race the other request won (its job). */
+  private async raced(err: unknown, hostId: string, key: string | undefined, requestHash: string | undefined): Promise<Job | null> {
+    // The host foreign key decides whether the host exists (no separate look-up).
+    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') {
+      throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
     }
-    job = (await this.dispatcher.dispatch(job)).job ?? job;
-    this.events.publish({ event: 'job.created', job: jobView(job) });
-    return { job, replayed: false };
+    // Two requests with one Idempotency-Key raced: the loser answers with the winner's job.
+    if (key && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return this.replay(key, requestHash);
+    return null;
   }
 
   async get(id: string, waitSeconds = 0): Promise<Job> {
@@ -141,6 +243,7 @@ export class JobsService {
       ...(q.hostId ? { hostId: q.hostId } : {}),
       ...(q.state ? { state: q.state } : {}),
       ...(q.type ? { type: q.type } : {}),
+      ...(q.parentId ? { parentId: q.parentId } : {}),
     };
     if (q.cursor) where.OR = afterCursor(q.cursor);
     const rows = await this.db.job.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: q.limit + 1 });
@@ -158,6 +261,12 @@ export class JobsService {
     await this.audit.record(actor, 'job.cancel', `job:${id}`, { state: job.state });
     if (isFinalJobState(job.state as JobState)) {
       throw new ApiError(409, 'job_final', `job ${id} already ended ${job.state}`, { state: job.state });
+    }
+    if (job.group) {
+      // A parent is cancelled through its children; it ends when the last of them does.
+      const live = await this.db.job.findMany({ where: { parentId: id, state: { in: LIVE_STATES } }, select: { id: true } });
+      for (const child of live) await this.cancel(child.id, actor).catch(() => undefined); // one that ended meanwhile: 409
+      return this.reload(id);
     }
     const end = (message: string) => this.lifecycle.finish(job, { state: 'cancelled', error: { code: 'cancelled', message } });
     if (job.state === 'pending' && (await end('cancelled before it reached its host'))) return this.reload(id);

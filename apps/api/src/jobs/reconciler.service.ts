@@ -56,7 +56,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     let cursor: string | undefined;
     for (;;) {
       const rows = await this.db.job.findMany({
-        where: { state: { in: ['queued', 'running'] }, updatedAt: { lt: before }, ...(cursor ? { id: { gt: cursor } } : {}) },
+        where: { state: { in: ['queued', 'running'] }, group: false, updatedAt: { lt: before }, ...(cursor ? { id: { gt: cursor } } : {}) },
         orderBy: { id: 'asc' },
         take: BATCH,
       });
