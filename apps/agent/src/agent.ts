@@ -20,6 +20,7 @@ import type { AgentConfig } from './config/agent.config';
 import { DiskHandlers } from './handlers/disks';
 import { VmHandlers } from './handlers/vms';
 import { SnapshotHandlers } from './handlers/snapshots';
+import { CloneHandler } from './handlers/clone';
 import { GuestFileHandlers, libvirtGuestDomains } from './handlers/guest-files';
 import { InventoryReporter } from './inventory/inventory-reporter';
 import { ConsoleRelay } from './console-relay';
@@ -104,6 +105,12 @@ export class Agent {
       guard,
       publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
     });
+    const clones = new CloneHandler({
+      uri: deps.config.libvirtUri,
+      store: this.store,
+      vms,
+      publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
+    });
     const snapshots = new SnapshotHandlers({
       uri: deps.config.libvirtUri,
       publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
@@ -134,6 +141,7 @@ export class Agent {
       'set-vcpus': vms.setVcpus,
       'set-memory': vms.setMemory,
       'undefine-vm': vms.undefineVm,
+      'clone-vm': clones.cloneVm,
       'create-snapshot': snapshots.createSnapshot,
       'revert-snapshot': snapshots.revertSnapshot,
       'delete-snapshot': snapshots.deleteSnapshot,
@@ -307,7 +315,7 @@ export function rootPoolName(role: string, dir: string): string {
   return `virtfleet-${role}-${createHash('sha256').update(dir).digest('hex').slice(0, 8)}`;
 }
 
-const CHANGES_STORAGE: ReadonlySet<JobType> = new Set<JobType>(['create-disk', 'convert-disk', 'resize-disk', 'delete-disk', 'create-vm', 'undefine-vm']);
+const CHANGES_STORAGE: ReadonlySet<JobType> = new Set<JobType>(['create-disk', 'convert-disk', 'resize-disk', 'delete-disk', 'create-vm', 'clone-vm', 'undefine-vm']);
 
 /** The osinfo short ids (and aliases) this host's virt-install knows; empty when it cannot tell. */
 async function loadOsVariants(ctx: JobContext): Promise<ReadonlySet<string>> {

@@ -37,6 +37,7 @@ async function run(configFile: string | undefined): Promise<number> {
       kvmProbeKernel: config.kvmProbeKernel,
       kvmProbeTimeoutMs: config.kvmProbeTimeoutMs,
       agentVersion: AGENT_VERSION,
+      concurrency: { clone: config.cloneConcurrency },
     }),
   });
   await agent.start();

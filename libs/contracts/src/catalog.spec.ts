@@ -6,6 +6,7 @@ import { refreshHostJob } from './jobs/refresh-host.job';
 describe('jobCatalog', () => {
   it('holds the known job types', () => {
     expect([...jobTypes].sort()).toEqual([
+      'clone-vm',
       'convert-disk',
       'create-disk',
       'create-snapshot',

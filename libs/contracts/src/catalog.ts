@@ -5,6 +5,7 @@ import { refreshHostJob } from './jobs/refresh-host.job';
 import { noopJob } from './jobs/noop.job';
 import { sleepJob } from './jobs/sleep.job';
 import { createVmJob } from './jobs/create-vm.job';
+import { cloneVmJob } from './jobs/clone-vm.job';
 import { convertDiskJob, deleteDiskJob, resizeDiskJob } from './jobs/disk-ops.jobs';
 import { createSnapshotJob, deleteSnapshotJob, revertSnapshotJob } from './jobs/snapshot.jobs';
 import { guestDiskUsageJob, listGuestFilesystemsJob, readGuestFileJob, writeGuestFileJob } from './jobs/guest-files.jobs';
@@ -42,6 +43,7 @@ const definitions = [
   setVcpusJob,
   setMemoryJob,
   undefineVmJob,
+  cloneVmJob,
   createSnapshotJob,
   revertSnapshotJob,
   deleteSnapshotJob,

@@ -17,3 +17,4 @@ export { inspectDiskJob } from './jobs/inspect-disk.job';
 export { refreshHostJob } from './jobs/refresh-host.job';
 export { sleepJob } from './jobs/sleep.job';
 export { noopJob } from './jobs/noop.job';
+export * from './jobs/clone-vm.job';

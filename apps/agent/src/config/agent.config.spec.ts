@@ -49,6 +49,7 @@ describe('loadAgentConfig', () => {
       stalledIntervalMs: 30000,
       storageRoot: '/var/lib/virtfleet/store',
       concurrency: 4,
+      cloneConcurrency: 2,
       consoleLogDir: '/var/lib/virtfleet/console',
       inventoryIntervalMs: 60_000,
       isoRoot: '/var/lib/virtfleet/iso',

@@ -17,6 +17,8 @@ const schema = z.object({
   /** Disk images above this virtual size are refused (created, resized, converted or read). */
   maxImageSizeGiB: z.coerce.number().int().min(1).max(1024 * 1024).default(64 * 1024),
   concurrency: z.coerce.number().int().min(1).max(256).default(4),
+  /** Clones (whole-disk copies) this host runs at once; the API holds the rest back. */
+  cloneConcurrency: z.coerce.number().int().min(1).max(64).default(2),
   heartbeatIntervalMs: z.coerce.number().int().min(100).default(10_000),
   /** A full inventory (domains, networks, pools) goes to the API this often; libvirt events in between. */
   inventoryIntervalMs: z.coerce.number().int().min(1000).default(60_000),
@@ -44,6 +46,7 @@ const ENV_KEYS: Record<string, keyof AgentConfig> = {
   VIRTFLEET_MAX_IMAGE_SIZE_GIB: 'maxImageSizeGiB',
   VIRTFLEET_CONSOLE_LOG_DIR: 'consoleLogDir',
   VIRTFLEET_AGENT_CONCURRENCY: 'concurrency',
+  VIRTFLEET_CLONE_CONCURRENCY: 'cloneConcurrency',
   VIRTFLEET_HEARTBEAT_INTERVAL_MS: 'heartbeatIntervalMs',
   VIRTFLEET_INVENTORY_INTERVAL_MS: 'inventoryIntervalMs',
   VIRTFLEET_KVM_PROBE_KERNEL: 'kvmProbeKernel',

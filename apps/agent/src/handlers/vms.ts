@@ -275,7 +275,7 @@ export class VmHandlers {
     return { undefined: true, deleted, kept };
   };
 
-  // ---- helpers ----
+  // ---- helpers (the public ones are shared with the clone handler) ----
 
   private async act(ctx: JobContext, ref: VmRef, change: (dom: DomainInventory) => Promise<void>) {
     const dom = await this.mustFind(ctx, ref.uuid);
@@ -285,17 +285,17 @@ export class VmHandlers {
 
   private run = (ctx: JobContext) => (cmd: Parameters<JobContext['run']>[0]) => ctx.run(cmd, { allowFailure: true });
 
-  private find(ctx: JobContext, ref: { uuid?: string; name?: string }): Promise<DomainInventory | null> {
+  find(ctx: JobContext, ref: { uuid?: string; name?: string }): Promise<DomainInventory | null> {
     return readDomain(this.run(ctx), this.d.uri, ref);
   }
 
-  private async mustFind(ctx: JobContext, uuid: string): Promise<DomainInventory> {
+  async mustFind(ctx: JobContext, uuid: string): Promise<DomainInventory> {
     const dom = await this.find(ctx, { uuid });
     if (!dom) throw new JobFailure('vm_not_found', `no domain with UUID ${uuid} on this host`);
     return dom;
   }
 
-  private async snapshot(ctx: JobContext, uuid: string): Promise<{ domain: DomainInventory; takenAt: string }> {
+  async snapshot(ctx: JobContext, uuid: string): Promise<{ domain: DomainInventory; takenAt: string }> {
     const takenAt = new Date().toISOString();
     return { domain: await this.mustFind(ctx, uuid), takenAt };
   }
@@ -374,13 +374,13 @@ export class VmHandlers {
     return {};
   }
 
-  private async serialLogPath(uuid: string): Promise<string> {
+  async serialLogPath(uuid: string): Promise<string> {
     await mkdir(this.d.consoleLogDir, { recursive: true, mode: 0o755 });
     return join(this.d.consoleLogDir, `${uuid}.log`);
   }
 
   /** Removes what a failed, cancelled or timed-out create made: the domain (if virt-install left one), then new disks. */
-  private async undo(ctx: JobContext, uuid: string, disks: string[]): Promise<void> {
+  async undo(ctx: JobContext, uuid: string, disks: string[]): Promise<void> {
     await ctx.cleanup(virshDestroy(this.d.uri, uuid));
     await ctx.cleanup(virshUndefine(this.d.uri, uuid, { snapshotsMetadata: true }));
     for (const path of disks) {
@@ -390,7 +390,7 @@ export class VmHandlers {
   }
 
   /** The first sign of life: the marker on the serial console, or a DHCP lease for one of its MACs. */
-  private async waitGuestReady(ctx: JobContext, p: CreateVmPayload, dom: DomainInventory): Promise<{ afterMs: number; sign: string }> {
+  async waitGuestReady(ctx: JobContext, p: Pick<CreateVmPayload, 'name' | 'readyMarker' | 'readyTimeoutSeconds'>, dom: DomainInventory): Promise<{ afterMs: number; sign: string }> {
     const t0 = Date.now();
     const deadline = t0 + p.readyTimeoutSeconds * 1000;
     const nets = dom.interfaces.filter((i) => i.network && i.mac);

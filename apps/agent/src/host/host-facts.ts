@@ -28,6 +28,8 @@ export interface HostFactsOptions {
   kvmProbeKernel?: string | undefined;
   kvmProbeTimeoutMs: number;
   agentVersion: string;
+  /** Per-group job limits the API applies to this host (defineJob's concurrency). */
+  concurrency?: HostFacts['concurrency'];
 }
 
 export interface KvmVerdict {
@@ -79,6 +81,7 @@ export class HostFactsCollector {
         ...(this.opts.isoRoot ? { isoRoot: this.opts.isoRoot } : {}),
         ...(this.opts.consoleLogDir ? { consoleLogDir: this.opts.consoleLogDir } : {}),
       },
+      ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
       collectedAt: new Date().toISOString(),
     };
   }

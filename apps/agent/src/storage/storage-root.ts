@@ -96,4 +96,22 @@ export class StorageRoot {
   private ownerNote(path: string): string {
     return join(this.root, `.${basename(path)}.owner`);
   }
+
+  /** A job's note to its own later attempts (e.g. "the source VM was running: start it again"). */
+  async writeNote(key: string, value: string): Promise<void> {
+    await writeFile(this.notePath(key), value, { mode: 0o600 });
+  }
+
+  async readNote(key: string): Promise<string | undefined> {
+    return (await readFile(this.notePath(key), 'utf8').catch(() => '')).trim() || undefined;
+  }
+
+  async clearNote(key: string): Promise<void> {
+    await rm(this.notePath(key), { force: true });
+  }
+
+  private notePath(key: string): string {
+    if (!SAFE_NAME_PATTERN.test(key)) throw new Error(`invalid note key ${JSON.stringify(key)}`);
+    return join(this.root, `.${key}.note`);
+  }
 }

@@ -22,6 +22,7 @@ import {
   type ListVmsQuery,
   type VmAction,
 } from './vms.service';
+import { cloneVmBody, type CloneVmBody } from './clone-plan';
 
 const dryRunQuery = z.object({ dryRun: z.enum(['true', 'false', '1', '0']).default('false').transform((v) => v === 'true' || v === '1') });
 const actionName = z.enum(Object.keys(VM_ACTIONS) as [VmAction, ...VmAction[]]);
@@ -159,6 +160,28 @@ export class VmsController {
     @CurrentPrincipal() who: Principal,
   ) {
     const { job, replayed } = await this.vms.undefine(id, q, checkedIdempotencyKey(key), actorOf(who));
+    return accepted(reply, job, replayed);
+  }
+
+  @Post(':id/clone')
+  @RequireScope('operate')
+  @ApiOperation({
+    summary: 'Clone a shut-off VM (job clone-vm, virt-clone); with count, a bulk clone: one child job per clone under a parent job',
+    description:
+      'Give exactly one of name, autoClone (virt-clone --auto-clone naming: <vm>-clone, <vm>-clone1 …) or namePattern ("web-{n}", with count). Writable disks are copied into the store root (default names: the source disk name with the VM name swapped, else <clone>-<target>); read-only ones (install media) are shared unless in forceCopy. A running source fails the job unless shutdownSource (one clone only). A host runs at most its clone concurrency (agent VIRTFLEET_CLONE_CONCURRENCY, default 2) at once; a bulk clone answers its parent job, whose progress and state follow the children (GET /v1/jobs?parentId=…).',
+  })
+  @ApiHeader({ name: 'Idempotency-Key', required: false })
+  @ApiBody({ schema: toOpenApi(cloneVmBody, 'input') })
+  @ApiResponse({ status: 202, description: 'the clone-vm job, or the parent job of a bulk clone', schema: jobSchema })
+  @ApiResponse({ status: 409, description: 'a clone or disk name is taken on the host, or the VM is unmanaged/missing', schema: errorSchema })
+  async clone(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body(new ZodPipe(cloneVmBody)) body: CloneVmBody,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const { job, replayed } = await this.vms.clone(id, body, checkedIdempotencyKey(key), actorOf(who));
     return accepted(reply, job, replayed);
   }
 

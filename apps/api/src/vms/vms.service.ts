@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Job, Prisma, Vm } from '@prisma/client';
-import { createVmPayload, hostFacts, labelMap, type JobType } from '@virtfleet/contracts';
+import { createVmPayload, hostFacts, labelMap, type DomainDisk, type JobType } from '@virtfleet/contracts';
 import { checkDomainXmlAllowlist } from '@virtfleet/libvirt';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
@@ -13,6 +13,7 @@ import { PrismaService } from '../db/prisma.service';
 import { JobsService, submitJobBody } from '../jobs/jobs.service';
 import { InventoryService } from './inventory.service';
 import { place, type HostCandidate, type PlacementDecision } from './placement';
+import { cloneDiskNames, cloneJobOptions, cloneNames, type CloneVmBody } from './clone-plan';
 
 export const listVmsQuery = z.object({
   hostId: z.uuid().optional(),
@@ -160,6 +161,44 @@ export class VmsService {
   async action(id: string, action: VmAction, body: Record<string, unknown>, idempotencyKey: string | undefined, actor: string) {
     const vm = this.actionable(await this.get(id));
     return this.jobs.submit({ type: VM_ACTIONS[action], hostId: vm.hostId, payload: { ...body, vm: { uuid: vm.uuid, name: vm.name } } }, idempotencyKey, actor);
+  }
+
+  /**
+   * clone-vm: one job for one clone; with count, one child job per clone under a parent job (the
+   * host runs only its clone concurrency of them at once). Names and disk names are decided here,
+   * from the inventory; the agent checks them again on the host.
+   */
+  async clone(id: string, body: CloneVmBody, idempotencyKey: string | undefined, actor: string): Promise<{ job: Job; replayed: boolean }> {
+    const vm = this.actionable(await this.get(id));
+    const clientRequest = { source: vm.id, ...body };
+    if (idempotencyKey) {
+      const prior = await this.jobs.findReplay(idempotencyKey, 'clone-vm', undefined, clientRequest);
+      if (prior) return { job: prior, replayed: true };
+    }
+    const { count, disks, forceCopy, expiresInSeconds, timeoutSeconds } = body;
+    const options = cloneJobOptions(body);
+    const onHost = await this.db.vm.findMany({ where: { hostId: vm.hostId, status: { not: 'missing' } }, select: { name: true } });
+    const names = cloneNames(vm.name, body, new Set(onHost.map((v) => v.name)));
+    const source = { name: vm.name, disks: (Array.isArray(vm.disks) ? vm.disks : []) as unknown as DomainDisk[] };
+    const plans = names.map((name) => ({ name, disks: cloneDiskNames(source, name, disks, forceCopy) }));
+    const diskNames = plans.flatMap((p) => p.disks.map((d) => d.name));
+    const takenDisks = await this.db.disk.findMany({ where: { hostId: vm.hostId, name: { in: diskNames } }, select: { name: true } });
+    const dup = diskNames.find((n, i) => diskNames.indexOf(n) !== i);
+    if (takenDisks.length || dup) {
+      const which = takenDisks.map((d) => d.name).concat(dup ? [dup] : []);
+      throw new ApiError(409, 'disk_exists', `the clone's disk name(s) ${which.slice(0, 5).join(', ')} are taken on the host: name them in disks`, { disks: which });
+    }
+    const jobOf = (plan: (typeof plans)[number]) => ({
+      type: 'clone-vm',
+      hostId: vm.hostId,
+      payload: { ...options, source: { uuid: vm.uuid, name: vm.name }, name: plan.name, disks: plan.disks },
+      ...(expiresInSeconds ? { expiresInSeconds } : {}),
+      ...(timeoutSeconds ? { timeoutSeconds } : {}),
+    });
+    if (count === 1 && plans[0]) return this.jobs.submit(jobOf(plans[0]), idempotencyKey, actor, { clientRequest });
+    const parent = { type: 'clone-vm', hostId: vm.hostId, payload: { source: { uuid: vm.uuid, name: vm.name }, count, names } };
+    const { job, replayed } = await this.jobs.submitGroup(parent, plans.map(jobOf), { key: idempotencyKey, clientRequest }, actor);
+    return { job, replayed };
   }
 
   /** The VM's snapshots as its host last reported them (virsh snapshot-list). */
