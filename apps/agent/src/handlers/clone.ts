@@ -6,6 +6,7 @@ import { assertSucceeded } from '@virtfleet/exec';
 import {
   CloneXmlError,
   cloneDomainXml,
+  parseDomainXml,
   parseConvertProgress,
   qemuImgConvert,
   virshDefine,
@@ -53,8 +54,23 @@ export class CloneHandler {
     const vms = this.d.vms;
     const restartNote = `clone-${uuid}`;
     const done = await vms.find(ctx, { uuid });
-    if (done) return this.finish(p, ctx, done, { created: false, copies: copiesIn(p, done), shared: [], warnings: [] }, restartNote);
+    if (done) {
+      const copies = copiesIn(p, done);
+      for (const c of copies) if (c.path) await this.d.store.clearOwner(c.path);
+      const shared = done.disks.filter((d) => d.source && !p.disks.some((w) => w.target === d.target)).map((d) => d.target);
+      return this.finish(p, ctx, done, { created: false, copies, shared, warnings: [] }, restartNote);
+    }
+    try {
+      return await this.make(p, ctx, uuid, restartNote);
+    } catch (err) {
+      // Whatever failed — this attempt's checks included — a source an earlier attempt shut down runs again.
+      await this.restartSource(ctx, p, restartNote, true);
+      throw err;
+    }
+  };
 
+  private async make(p: CloneVmPayload, ctx: JobContext, uuid: string, restartNote: string): Promise<JobResult<'clone-vm'>> {
+    const vms = this.d.vms;
     const other = await vms.find(ctx, { name: p.name });
     if (other) throw new JobFailure('vm_exists', `a domain named ${p.name} already exists on this host (UUID ${other.uuid})`);
     const source = await vms.find(ctx, { uuid: p.source.uuid });
@@ -70,21 +86,26 @@ export class CloneHandler {
     if (running && source.state !== 'running') {
       throw new JobFailure('vm_not_running', `${source.name} is ${source.state}: only a running source can be shut down for a clone; resume or shut it down first`);
     }
-
-    // Every check before anything changes: MACs, the disk plan, the target files, the clone's XML.
-    if (p.macs.length > source.interfaces.length) {
-      throw new JobFailure('payload_invalid', `${p.macs.length} MACs given, but ${source.name} has ${source.interfaces.length} interface(s)`);
+    if (!source.persistent) {
+      throw new JobFailure('clone_unsupported', `${source.name} is transient (not defined): shut off it would be gone, so it cannot be cloned`);
     }
-    const taken = p.macs.find((mac) => source.interfaces.some((nic) => nic.mac === mac));
+
+    // Every check before anything changes, on the saved definition the clone is made from (a
+    // running source's live devices may differ): MACs, the disk plan, the target files, the XML.
+    const xml = assertSucceeded(await ctx.run(virshDumpXml(this.d.uri, source.uuid, { inactive: true, securityInfo: true }), { quiet: true })).stdout;
+    const saved = { ...source, ...parseDomainXml(xml) };
+    if (p.macs.length > saved.interfaces.length) {
+      throw new JobFailure('payload_invalid', `${p.macs.length} MACs given, but ${source.name} has ${saved.interfaces.length} interface(s)`);
+    }
+    const taken = p.macs.find((mac) => saved.interfaces.some((nic) => nic.mac === mac));
     if (taken) throw new JobFailure('payload_invalid', `MAC ${taken} is ${source.name}'s own: the clone needs addresses of its own`);
-    const { copies, shared } = await this.plan(p, source, uuid);
-    const xmlRes = assertSucceeded(await ctx.run(virshDumpXml(this.d.uri, source.uuid, { inactive: true, securityInfo: true }), { quiet: true }));
+    const { copies, shared } = await this.plan(p, saved, uuid);
     let clone;
     try {
-      clone = cloneDomainXml(xmlRes.stdout, {
+      clone = cloneDomainXml(xml, {
         name: p.name,
         uuid,
-        macs: source.interfaces.map((_, i) => p.macs[i] ?? newMac(source)),
+        macs: saved.interfaces.map((_, i) => p.macs[i] ?? newMac(saved)),
         disks: Object.fromEntries(copies.map((c) => [c.target, c.path])),
         serialLogPath: await vms.serialLogPath(uuid),
       });
@@ -103,14 +124,13 @@ export class CloneHandler {
       await this.define(ctx, uuid, clone.xml);
     } catch (err) {
       await vms.undo(ctx, uuid, made);
-      await this.restartSource(ctx, p, restartNote, true);
       throw err;
     }
     for (const c of copies) await this.d.store.clearOwner(c.path);
     const defined = await vms.mustFind(ctx, uuid);
     await this.d.publishDomain(defined, new Date().toISOString());
     return this.finish(p, ctx, defined, { created: true, copies, shared, warnings: clone.warnings }, restartNote);
-  };
+  }
 
   /** What every attempt ends with: the source running again if it was, the clone started if asked. */
   private async finish(
@@ -166,8 +186,8 @@ export class CloneHandler {
         if (disk.source) shared.push(disk.target);
         continue;
       }
-      if ((disk.type !== 'file' && disk.type !== 'block') || !disk.source) {
-        throw new JobFailure('clone_unsupported', `disk ${disk.target} is a ${disk.type} disk without a host file: only file and block disks are copied`);
+      if (disk.type !== 'file' || !disk.source) {
+        throw new JobFailure('clone_unsupported', `disk ${disk.target} is a ${disk.type} disk: only file disks are copied`);
       }
       const sourceFormat = (FORMATS.includes(disk.format ?? '') ? disk.format : undefined) as DiskFormat | undefined;
       if (!sourceFormat) throw new JobFailure('clone_unsupported', `disk ${disk.target} is ${disk.format ?? 'of unknown format'}: only qcow2 and raw disks are copied`);

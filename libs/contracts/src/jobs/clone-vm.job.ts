@@ -43,6 +43,7 @@ export const cloneVmFields = z
 export const cloneVmPayload = cloneVmFields
   .refine((p) => new Set(p.disks.map((d) => d.target)).size === p.disks.length, { message: 'a disk target is listed twice', path: ['disks'] })
   .refine((p) => new Set(p.disks.map((d) => d.name)).size === p.disks.length, { message: 'disk names must differ', path: ['disks'] })
+  .refine((p) => new Set(p.macs).size === p.macs.length, { message: 'a MAC is listed twice', path: ['macs'] })
   .refine((p) => p.name !== p.source.name, { message: 'the clone needs a name of its own', path: ['name'] })
   .refine((p) => p.waitFor === 'defined' || p.start, { message: 'waitFor running or guest-ready needs start: true', path: ['waitFor'] });
 export type CloneVmPayload = z.output<typeof cloneVmPayload>;
