@@ -21,6 +21,7 @@ command -v tini >/dev/null || need+=(tini)
 command -v prlimit >/dev/null || need+=(util-linux)
 have_pkg dnsmasq-base || need+=(dnsmasq-base)
 have_pkg iptables || need+=(iptables)
+have_pkg openvswitch-switch || need+=(openvswitch-switch)   # OVS network tests; scripts/ovs.sh starts it (userspace datapath)
 # VM end-to-end tests: scripts/guest-fixtures.sh builds the tiny guest (kernel + busybox initramfs,
 # syslinux boot disk, ISO images) from these; libguestfs reads guest disks.
 have_pkg linux-image-amd64 || need+=(linux-image-amd64)

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { join } from 'node:path';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
@@ -21,6 +22,7 @@ import { DiskHandlers } from './handlers/disks';
 import { VmHandlers } from './handlers/vms';
 import { SnapshotHandlers } from './handlers/snapshots';
 import { CloneHandler } from './handlers/clone';
+import { NetworkHandlers } from './handlers/networks';
 import { GuestFileHandlers, libvirtGuestDomains } from './handlers/guest-files';
 import { InventoryReporter } from './inventory/inventory-reporter';
 import { ConsoleRelay } from './console-relay';
@@ -111,6 +113,13 @@ export class Agent {
       vms,
       publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
     });
+    const networks = new NetworkHandlers({
+      uri: deps.config.libvirtUri,
+      workDir: join(deps.config.storageRoot, '.define'),
+      vms,
+      publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
+      publishNetworks: () => this.inventory.full(),
+    });
     const snapshots = new SnapshotHandlers({
       uri: deps.config.libvirtUri,
       publishDomain: (domain, takenAt) => this.inventory.domainRead(domain, takenAt),
@@ -142,6 +151,13 @@ export class Agent {
       'set-memory': vms.setMemory,
       'undefine-vm': vms.undefineVm,
       'clone-vm': clones.cloneVm,
+      'attach-interface': networks.attachInterface,
+      'detach-interface': networks.detachInterface,
+      'define-network': networks.defineNetwork,
+      'start-network': networks.startNetwork,
+      'stop-network': networks.stopNetwork,
+      'set-network-autostart': networks.setNetworkAutostart,
+      'undefine-network': networks.undefineNetwork,
       'create-snapshot': snapshots.createSnapshot,
       'revert-snapshot': snapshots.revertSnapshot,
       'delete-snapshot': snapshots.deleteSnapshot,

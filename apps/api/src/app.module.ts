@@ -29,6 +29,8 @@ import { DisksService } from './disks/disks.service';
 import { InventoryService } from './vms/inventory.service';
 import { VmsController } from './vms/vms.controller';
 import { VmsService } from './vms/vms.service';
+import { NetworksController } from './networks/networks.controller';
+import { NetworksService } from './networks/networks.service';
 import { WebhookSender } from './webhooks/webhook-sender.service';
 import { WebhooksController } from './webhooks/webhooks.controller';
 import { WebhooksService } from './webhooks/webhooks.service';
@@ -38,7 +40,7 @@ export class AppModule {
   static forConfig(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController, VmsController, DisksController],
+      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController, VmsController, DisksController, NetworksController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
@@ -62,6 +64,7 @@ export class AppModule {
         ConsoleService,
         DisksService,
         VmsService,
+        NetworksService,
       ],
     };
   }

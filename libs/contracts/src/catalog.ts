@@ -6,6 +6,15 @@ import { noopJob } from './jobs/noop.job';
 import { sleepJob } from './jobs/sleep.job';
 import { createVmJob } from './jobs/create-vm.job';
 import { cloneVmJob } from './jobs/clone-vm.job';
+import {
+  attachInterfaceJob,
+  defineNetworkJob,
+  detachInterfaceJob,
+  setNetworkAutostartJob,
+  startNetworkJob,
+  stopNetworkJob,
+  undefineNetworkJob,
+} from './jobs/network.jobs';
 import { convertDiskJob, deleteDiskJob, resizeDiskJob } from './jobs/disk-ops.jobs';
 import { createSnapshotJob, deleteSnapshotJob, revertSnapshotJob } from './jobs/snapshot.jobs';
 import { guestDiskUsageJob, listGuestFilesystemsJob, readGuestFileJob, writeGuestFileJob } from './jobs/guest-files.jobs';
@@ -44,6 +53,8 @@ const definitions = [
   setMemoryJob,
   undefineVmJob,
   cloneVmJob,
+  attachInterfaceJob,
+  detachInterfaceJob,
   createSnapshotJob,
   revertSnapshotJob,
   deleteSnapshotJob,
@@ -51,6 +62,11 @@ const definitions = [
   writeGuestFileJob,
   guestDiskUsageJob,
   listGuestFilesystemsJob,
+  defineNetworkJob,
+  startNetworkJob,
+  stopNetworkJob,
+  setNetworkAutostartJob,
+  undefineNetworkJob,
   sleepJob,
   noopJob,
 ] as const;

@@ -44,6 +44,8 @@ export const hostFacts = z.object({
     isoRoot: z.string().optional(),
     consoleLogDir: z.string().optional(),
   }),
+  /** IPv4 forwarding (net.ipv4.ip_forward): NAT networks need it; starting one turns it on. */
+  ipForwarding: z.boolean().optional(),
   /** How many jobs of each concurrency group (defineJob's concurrency) this host runs at once. */
   concurrency: z.object({ clone: z.number().int().min(1).max(64) }).partial().optional(),
   collectedAt: z.string(),

@@ -18,3 +18,4 @@ export { refreshHostJob } from './jobs/refresh-host.job';
 export { sleepJob } from './jobs/sleep.job';
 export { noopJob } from './jobs/noop.job';
 export * from './jobs/clone-vm.job';
+export * from './jobs/network.jobs';

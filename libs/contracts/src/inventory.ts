@@ -95,6 +95,12 @@ export const networkInventory = z.object({
   bridge: z.string().optional(),
   /** nat | route | bridge | open | isolated (no <forward>) … */
   forward: z.string().optional(),
+  /** openvswitch for an Open vSwitch bridge network. */
+  virtualport: z.string().optional(),
+  /** The network's IPv4 address and prefix on this host (nat and isolated). */
+  cidr: z.string().optional(),
+  /** DHCP leases of an active network (virsh net-dhcp-leases). */
+  leases: z.array(z.object({ mac: z.string(), ip: z.string(), hostname: z.string().optional(), expiry: z.string().optional() })).optional(),
   xml: z.string().optional(),
 });
 export type NetworkInventory = z.infer<typeof networkInventory>;

@@ -60,3 +60,9 @@ export function kvmFirmwareProbeCommand(): Command {
     args: ['-accel', 'kvm', '-cpu', 'host', '-machine', 'q35', '-m', '64', '-display', 'none', '-nodefaults', '-no-user-config', '-serial', 'stdio'],
   };
 }
+
+/** `ovs-vsctl br-exists NAME`: exit 0 yes, 2 no, anything else (no ovsdb-server) unknown. */
+export function ovsBrExists(name: string): Command {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,14}$/.test(name)) throw new Error(`invalid bridge name ${JSON.stringify(name)}`);
+  return { cmd: 'ovs-vsctl', args: ['--timeout=5', 'br-exists', name], timeoutMs: 10_000 };
+}

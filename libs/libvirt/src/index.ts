@@ -10,3 +10,4 @@ export * from './image-guard';
 export * from './guestfs';
 export * from './virsh-snapshot';
 export * from './clone-xml';
+export * from './network-xml';

@@ -465,7 +465,21 @@ describe('collectInventory (emulated virsh)', () => {
     ]);
     expect(b?.snapshots).toEqual([]);
     expect(inv.networks).toEqual([
-      { name: 'vfh-a-br', uuid: NET, bridge: 'vfhabr0', forward: 'bridge', xml: NET_BRIDGE_XML, active: true, autostart: false, persistent: true },
+      {
+        name: 'vfh-a-br',
+        uuid: NET,
+        bridge: 'vfhabr0',
+        forward: 'bridge',
+        xml: NET_BRIDGE_XML,
+        active: true,
+        autostart: false,
+        persistent: true,
+        // The active network's DHCP leases (virsh net-dhcp-leases), as GET /v1/networks shows them.
+        leases: [
+          { mac: '52:54:00:00:00:0a', ip: '10.0.0.10', hostname: 'a', expiry: '2030-01-26 05:09:20' },
+          { mac: '52:54:00:00:00:0b', ip: '10.0.0.11', hostname: 'b', expiry: '2030-01-26 05:09:20' },
+        ],
+      },
     ]);
     expect(inv.pools).toEqual([
       { name: 'vfh-a-pool', path: '/var/lib/vfh-a', capacityBytes: 270553174016, availableBytes: 244931428352, active: true, autostart: true, persistent: true },

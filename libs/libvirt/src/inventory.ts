@@ -8,7 +8,7 @@ import {
   type PowerState,
 } from '@virtfleet/contracts';
 import { CommandFailedError, type Command, type CommandResult } from '@virtfleet/exec';
-import { childElement, childText, parseDomainXml, parseXml, scaledToBytes, type DomainXmlFacts } from './domain-xml';
+import { childElement, childElements, childText, parseDomainXml, parseXml, scaledToBytes, type DomainXmlFacts } from './domain-xml';
 import { virsh } from './virsh';
 
 /** How the caller runs a process (a CommandRunner's run, a fake in tests). */
@@ -245,7 +245,7 @@ export function parseDomStats(stdout: string): Map<string, DomainRunState> {
   return out;
 }
 
-export type NetworkXmlFacts = Pick<NetworkInventory, 'name' | 'uuid' | 'bridge' | 'forward' | 'xml'>;
+export type NetworkXmlFacts = Pick<NetworkInventory, 'name' | 'uuid' | 'bridge' | 'forward' | 'virtualport' | 'cidr' | 'xml'>;
 
 /** `virsh net-dumpxml`. No `<forward>` is an isolated network; `<forward/>` without a mode is NAT. */
 export function parseNetworkXml(xml: string): NetworkXmlFacts {
@@ -255,13 +255,25 @@ export function parseNetworkXml(xml: string): NetworkXmlFacts {
   const uuid = childText(net, 'uuid');
   const bridge = childElement(net, 'bridge')?.attrs['name'];
   const forward = childElement(net, 'forward');
+  const virtualport = childElement(net, 'virtualport')?.attrs['type'];
+  const ip = childElements(net, 'ip').find((e) => (e.attrs['family'] ?? 'ipv4') === 'ipv4');
+  const prefix = ip ? (ip.attrs['prefix'] ?? prefixOf(ip.attrs['netmask'])) : undefined;
   return {
     name,
     ...(uuid ? { uuid } : {}),
     ...(bridge ? { bridge } : {}),
     forward: forward ? (forward.attrs['mode'] ?? 'nat') : 'isolated',
+    ...(virtualport ? { virtualport } : {}),
+    ...(ip?.attrs['address'] && prefix !== undefined ? { cidr: `${ip.attrs['address']}/${prefix}` } : {}),
     xml,
   };
+}
+
+/** 255.255.255.0 → 24; undefined for a mask that is not one. */
+function prefixOf(netmask: string | undefined): number | undefined {
+  if (!netmask) return undefined;
+  const bits = netmask.split('.').map((o) => Number(o).toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) && bits.length === 32 ? bits.indexOf('0') === -1 ? 32 : bits.indexOf('0') : undefined;
 }
 
 export type PoolXmlFacts = Pick<PoolInventory, 'name' | 'path' | 'capacityBytes' | 'availableBytes'>;
@@ -345,7 +357,7 @@ export function parseDhcpLeases(stdout: string): DhcpLease[] {
 }
 
 /** Leases → IP addresses by MAC, in lease order, without duplicates. */
-export function addressesByMac(leases: readonly DhcpLease[]): Map<string, string[]> {
+export function addressesByMac(leases: ReadonlyArray<Pick<DhcpLease, 'mac' | 'ip'>>): Map<string, string[]> {
   const byMac = new Map<string, string[]>();
   for (const { mac, ip } of leases) {
     const ips = byMac.get(mac) ?? [];
@@ -606,12 +618,9 @@ function requiredSection(batch: BatchRun, key: string, id: string): string | und
   throw new VirshInventoryError(batch.blame, `virsh printed nothing for ${key} and did not say it is gone`);
 }
 
-function leasesByNetwork(batch: BatchRun, networks: readonly NetworkInventory[]): Map<string, Map<string, string[]>> {
+function leasesByNetwork(networks: readonly NetworkInventory[]): Map<string, Map<string, string[]>> {
   const out = new Map<string, Map<string, string[]>>();
-  for (const net of networks) {
-    const text = net.uuid ? batch.sections.get(`l:${net.uuid}`) : undefined;
-    if (text) out.set(net.name, addressesByMac(parseDhcpLeases(text)));
-  }
+  for (const net of networks) if (net.leases?.length) out.set(net.name, addressesByMac(net.leases));
   return out;
 }
 
@@ -620,11 +629,13 @@ function assembleNetworks(batch: BatchRun, lists: InventoryLists): NetworkInvent
   for (const id of lists.networks) {
     const xml = requiredSection(batch, `n:${id}`, id);
     if (!xml) continue;
+    const leases = batch.sections.get(`l:${id}`);
     out.push({
       ...parseNetworkXml(xml),
       active: lists.networkActive.has(id),
       autostart: lists.networkAutostart.has(id),
       persistent: lists.networkPersistent.has(id),
+      ...(leases ? { leases: parseDhcpLeases(leases).map(({ mac, ip, hostname, expiry }) => ({ mac, ip, expiry, ...(hostname ? { hostname } : {}) })) } : {}),
     });
   }
   return out;
@@ -659,7 +670,7 @@ export async function collectInventory(run: RunCommand, uri: string): Promise<Ho
   for (const id of lists.domainsWithSnapshots) names.set(id, readSnapshotNames(batch.sections, id));
   const snapshots = await collectSnapshots(run, uri, names);
   const networks = assembleNetworks(batch, lists);
-  const leases = leasesByNetwork(batch, networks);
+  const leases = leasesByNetwork(networks);
   const domains: DomainInventory[] = [];
   for (const id of lists.domains) {
     const xml = requiredSection(batch, `x:${id}`, id);

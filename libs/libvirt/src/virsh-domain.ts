@@ -390,3 +390,14 @@ export function classifyVirshError(stderr: string): VirshErrorKind {
   for (const [kind, re] of ERROR_KINDS) if (re.test(stderr)) return kind;
   return isTransientFailure(stderr) ? 'transient_failure' : 'other';
 }
+
+/**
+ * The operation guide's `virsh detach-interface`, by MAC: live (the running domain; the guest
+ * acknowledges the unplug) and/or config (the saved definition).
+ */
+export function virshDetachInterface(uri: string, uuid: string, type: string, mac: string, where: { live: boolean; config: boolean }): Command {
+  if (!/^(network|bridge|direct|user|ethernet)$/.test(type)) throw new UnsafeValueError('type', 'unknown interface type');
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) throw new UnsafeValueError('mac', 'must be a lower-case MAC address');
+  if (!where.live && !where.config) throw new UnsafeValueError('live', 'give live, config or both');
+  return onDomain(uri, 'detach-interface', uuid, '--type', type, '--mac', mac, ...(where.live ? ['--live'] : []), ...(where.config ? ['--config'] : []));
+}

@@ -47,8 +47,10 @@ export interface ResolvedVmDisk extends VmDiskSpec {
 }
 
 /** A create-vm payload after the host resolved names to paths, the OS id and the domain type. */
-export interface VirtInstallSpec extends Omit<CreateVmPayload, 'uuid' | 'disks'> {
+export interface VirtInstallSpec extends Omit<CreateVmPayload, 'uuid' | 'disks' | 'networks'> {
   readonly uri: string;
+  /** openvswitch on a NIC whose bridge is an Open vSwitch bridge (the agent checks the host). */
+  readonly networks: ReadonlyArray<CreateVmPayload['networks'][number] & { virtualport?: 'openvswitch' }>;
   readonly uuid: string;
   /** kvm | qemu …; omitted for the test driver (which refuses --virt-type qemu). */
   readonly virtType?: string;
@@ -212,6 +214,9 @@ function nicOption(nic: VirtInstallSpec['networks'][number], field: string): str
     `model=${checkEnum(`${field}.model`, nic.model, nicModel.options)}`,
   ];
   if (nic.mac !== undefined) parts.push(`mac=${checkMac(`${field}.mac`, nic.mac)}`);
+  // Without it libvirt plugs the tap into an OVS bridge as into a Linux bridge and fails
+  // "Unable to add bridge br0 port vnet2: Operation not supported" (the operation guide's error).
+  if (nic.virtualport !== undefined) parts.push(`virtualport.type=${checkEnum(`${field}.virtualport`, nic.virtualport, ['openvswitch'])}`);
   return parts.join(',');
 }
 

@@ -31,6 +31,7 @@ import {
 import type { JobContext } from '../job-context';
 import type { ImageGuard } from './disks';
 import { JobFailure } from '../job-failure';
+import { requireBridge } from '../host/bridges';
 import type { StorageRoot } from '../storage/storage-root';
 
 export interface VmHandlerDeps {
@@ -84,6 +85,7 @@ export class VmHandlers {
       ...(this.d.virtType() ? { virtType: this.d.virtType() } : {}),
       ...(await this.installPaths(p)),
       ...(p.serial ? { serialLogPath: await this.serialLogPath(uuid) } : {}),
+      networks: await this.nics(ctx, p.networks),
     };
     let cmd;
     try {
@@ -372,6 +374,16 @@ export class VmHandlers {
     if (s.kind === 'location' && s.iso) return { isoPath: await iso(s.iso) };
     if (s.kind === 'kernel') return { kernelPath: await file(s.kernel), ...(s.initrd ? { initrdPath: await file(s.initrd) } : {}) };
     return {};
+  }
+
+  /** A NIC on a host bridge: the bridge must exist, and an Open vSwitch one gets its virtualport. */
+  private async nics(ctx: JobContext, nics: CreateVmPayload['networks']): Promise<VirtInstallSpec['networks']> {
+    const out: Array<VirtInstallSpec['networks'][number]> = [];
+    for (const nic of nics) {
+      const kind = nic.bridge ? await requireBridge(ctx, nic.bridge, 'any') : undefined;
+      out.push(kind === 'ovs' ? { ...nic, virtualport: 'openvswitch' } : nic);
+    }
+    return out;
   }
 
   async serialLogPath(uuid: string): Promise<string> {

@@ -46,13 +46,14 @@ export class HostFactsCollector {
 
   async collect(exec: Exec, { reprobeKvm = false } = {}): Promise<HostFacts> {
     if (!this.kvm || reprobeKvm) this.kvm = await this.probeKvm(exec);
-    const [cpuinfo, meminfo, virshVer, viVer, imgVer, fs] = await Promise.all([
+    const [cpuinfo, meminfo, virshVer, viVer, imgVer, fs, ipForward] = await Promise.all([
       readFile('/proc/cpuinfo', 'utf8').catch(() => ''),
       readFile('/proc/meminfo', 'utf8').catch(() => ''),
       exec(virsh(this.opts.libvirtUri, 'version'), { timeoutMs: 30_000 }),
       exec(virtInstallVersion(), { timeoutMs: 30_000 }),
       exec(qemuImgVersion(), { timeoutMs: 10_000 }),
       statfs(this.opts.storageRoot).catch(() => undefined),
+      readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => undefined),
     ]);
     const lv = parseVirshVersion(virshVer.stdout);
     const reachable = virshVer.exitCode === 0;
@@ -81,6 +82,7 @@ export class HostFactsCollector {
         ...(this.opts.isoRoot ? { isoRoot: this.opts.isoRoot } : {}),
         ...(this.opts.consoleLogDir ? { consoleLogDir: this.opts.consoleLogDir } : {}),
       },
+      ...(ipForward !== undefined ? { ipForwarding: ipForward.trim() === '1' } : {}),
       ...(this.opts.concurrency ? { concurrency: this.opts.concurrency } : {}),
       collectedAt: new Date().toISOString(),
     };

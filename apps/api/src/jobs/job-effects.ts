@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { JobPayload, JobResult, JobType } from '@virtfleet/contracts';
 import { ApiError } from '../common/api-error';
@@ -40,6 +40,11 @@ async function dropUnborn(tx: Tx, hostId: string, uuid: string): Promise<Changed
 }
 
 const vmAction = { onSuccess: applyDomain };
+
+/** A MAC in QEMU's locally administered range (52:54:00), as libvirt picks one. */
+function randomMac(): string {
+  return `52:54:00:${[...randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+}
 
 /** virsh names an unnamed snapshot by its epoch seconds; so do we (the operation guide's default). */
 function snapshotName(at: Date): string {
@@ -137,6 +142,12 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
     onSuccess: applyDomain,
     onFailure: (tx, job, p) => dropUnborn(tx, job.hostId, p.uuid ?? ''),
   },
+  'attach-interface': {
+    // The API picks the MAC, so a redelivered job finds the NIC its first delivery added.
+    prepare: (p) => ({ ...p, nic: { ...p.nic, mac: p.nic.mac ?? randomMac() } }),
+    onSuccess: applyDomain,
+  },
+  'detach-interface': vmAction,
   'start-vm': vmAction,
   'shutdown-vm': vmAction,
   'destroy-vm': vmAction,

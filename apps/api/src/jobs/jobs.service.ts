@@ -115,7 +115,8 @@ export class JobsService {
   /**
    * A parent job and its children (a bulk clone), written in one transaction: all of them or
    * none. The parent is never sent to a host; its progress and final state follow its children's
-   * (JobLifecycle). The Idempotency-Key and request hash belong to the parent.
+   * (JobLifecycle). The Idempotency-Key and request hash belong to the parent. Children may go to
+   * other hosts than the parent's (a network defined on every host matching a selector).
    */
   async submitGroup(
     parent: { type: string; hostId: string; payload: object },
@@ -128,7 +129,7 @@ export class JobsService {
       const prior = await this.replay(idempotency.key, requestHash);
       if (prior) return { job: prior, children: await this.db.job.findMany({ where: { parentId: prior.id } }), replayed: true };
     }
-    const rows = await Promise.all(children.map((body) => this.rowOf(this.checked(body), body, parent.hostId, submittedBy)));
+    const rows = await Promise.all(children.map((body) => this.rowOf(this.checked(body), body, body.hostId ?? parent.hostId, submittedBy)));
     let written: { job: Job; children: Job[] };
     try {
       written = await this.db.$transaction(async (tx) => {

@@ -34,6 +34,9 @@ function actionBodySchema(action: VmAction) {
   return { ...schema, properties, required: (schema.required ?? []).filter((r) => r !== 'vm') };
 }
 
+const flag = z.enum(['true', 'false']).transform((v) => v === 'true').optional();
+const detachQuery = z.object({ live: flag, config: flag });
+
 @ApiTags('vms')
 @ApiBearerAuth()
 @Controller('v1/vms')
@@ -182,6 +185,43 @@ export class VmsController {
     @CurrentPrincipal() who: Principal,
   ) {
     const { job, replayed } = await this.vms.clone(id, body, checkedIdempotencyKey(key), actorOf(who));
+    return accepted(reply, job, replayed);
+  }
+
+  @Post(':id/interfaces')
+  @RequireScope('operate')
+  @ApiOperation({
+    summary: 'Add a NIC (job attach-interface, virsh attach-interface): on a network or a host bridge; live when the VM runs and in its config, unless told otherwise',
+    description: 'Body: {"network": "nat0"} or {"bridge": "br1"}, "model" (default virtio), "mac" (the API picks one otherwise), "live", "config" (default true). An Open vSwitch bridge gets <virtualport type="openvswitch"/>.',
+  })
+  @ApiBody({ schema: { type: 'object', properties: { network: { type: 'string' }, bridge: { type: 'string' }, model: { type: 'string' }, mac: { type: 'string' }, live: { type: 'boolean' }, config: { type: 'boolean' } } } })
+  @ApiResponse({ status: 202, schema: jobSchema })
+  async attachInterface(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Body() body: unknown,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const { job, replayed } = await this.vms.attachInterface(id, objectBody(body), checkedIdempotencyKey(key), actorOf(who));
+    return accepted(reply, job, replayed);
+  }
+
+  @Delete(':id/interfaces/:mac')
+  @RequireScope('operate')
+  @ApiOperation({ summary: 'Remove the NIC with this MAC (job detach-interface, virsh detach-interface): live when the VM runs and from its config, unless told otherwise' })
+  @ApiQuery({ name: 'live', required: false })
+  @ApiQuery({ name: 'config', required: false })
+  @ApiResponse({ status: 202, schema: jobSchema })
+  async detachInterface(
+    @Param('id', new ParseUUIDPipe()) id: string,
+    @Param('mac') mac: string,
+    @Query(new ZodPipe(detachQuery)) q: z.infer<typeof detachQuery>,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const { job, replayed } = await this.vms.detachInterface(id, mac, q, checkedIdempotencyKey(key), actorOf(who));
     return accepted(reply, job, replayed);
   }
 

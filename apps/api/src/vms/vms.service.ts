@@ -201,6 +201,21 @@ export class VmsService {
     return { job, replayed };
   }
 
+  /** attach-interface: a NIC on a network or host bridge, live and/or in the config. */
+  async attachInterface(id: string, body: Record<string, unknown>, idempotencyKey: string | undefined, actor: string) {
+    const vm = this.actionable(await this.get(id));
+    const { live, config, ...nic } = body;
+    const where = { ...(live !== undefined ? { live } : {}), ...(config !== undefined ? { config } : {}) };
+    return this.jobs.submit({ type: 'attach-interface', hostId: vm.hostId, payload: { vm: { uuid: vm.uuid, name: vm.name }, nic, ...where } }, idempotencyKey, actor);
+  }
+
+  /** detach-interface: the NIC with this MAC, live and/or from the config. */
+  async detachInterface(id: string, mac: string, where: { live?: boolean | undefined; config?: boolean | undefined }, idempotencyKey: string | undefined, actor: string) {
+    const vm = this.actionable(await this.get(id));
+    const flags = { ...(where.live !== undefined ? { live: where.live } : {}), ...(where.config !== undefined ? { config: where.config } : {}) };
+    return this.jobs.submit({ type: 'detach-interface', hostId: vm.hostId, payload: { vm: { uuid: vm.uuid, name: vm.name }, mac, ...flags } }, idempotencyKey, actor);
+  }
+
   /** The VM's snapshots as its host last reported them (virsh snapshot-list). */
   async snapshots(id: string): Promise<unknown[]> {
     const vm = await this.get(id);
