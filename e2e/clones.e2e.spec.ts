@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventStream, guestFixtures, waitFor, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, type JobView } from './support/fleet';
+import { Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
 
 // Issue 7, acceptance 1–3: clone-vm through the API on the real libvirtd (TCG) — the clone
 // boots with its own MAC, UUID, disk and serial log; a running source is refused unless the job
@@ -51,21 +51,14 @@ describe('clones end to end on the real libvirtd (TCG)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    const names = (await virsh('list', '--all', '--name')).split('\n').filter((n) => n.startsWith(PREFIX));
-    for (const n of names) {
-      await onHost('virsh', 'destroy', n).catch(() => undefined);
-      await onHost('virsh', 'undefine', n, '--nvram', '--snapshots-metadata').catch(() => undefined);
-    }
+    await removeDomains(PREFIX);
     await onHost('ip', 'link', 'del', BRIDGE).catch(() => undefined);
     await fleet?.stop();
   }, 120_000);
 
-  const kernelBoot = { kind: 'kernel', kernel: 'vmlinux', initrd: 'initramfs.gz', cmdline: 'console=ttyS0 quiet panic=-1' };
+  const kernelBoot = TINY_KERNEL_BOOT;
 
-  async function accepted(r: { status: number; body: Record<string, unknown> }, what: string, waitSeconds = 180): Promise<JobView> {
-    if (r.status !== 202) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
-    return fleet.job(String(r.body['id']), waitSeconds);
-  }
+  const accepted = (r: { status: number; body: Record<string, unknown> }, what: string, waitSeconds = 180) => fleet.accepted(r, what, waitSeconds);
 
   async function vmNamed(name: string): Promise<VmBody | undefined> {
     const page = await fleet.get<{ items: VmBody[] }>(`/v1/vms?hostId=${fleet.hostId}&name=${encodeURIComponent(name)}`);

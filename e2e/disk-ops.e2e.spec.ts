@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { eventStream, guestFixtures, waitFor, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, type JobView } from './support/fleet';
+import { Fleet, onHost, type JobView, removeDomains } from './support/fleet';
 
 interface DiskBody {
   id: string;
@@ -28,11 +28,7 @@ describe('disks end to end: convert with progress, resize, delete, convert-and-s
   }, 180_000);
 
   afterAll(async () => {
-    const names = (await onHost('virsh', '-q', 'list', '--all', '--name')).split('\n').filter((n) => n.startsWith(PREFIX));
-    for (const n of names) {
-      await onHost('virsh', 'destroy', n).catch(() => undefined);
-      await onHost('virsh', 'undefine', n, '--nvram').catch(() => undefined);
-    }
+    await removeDomains(PREFIX);
     await fleet?.stop();
   }, 120_000);
 

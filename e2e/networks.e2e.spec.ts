@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { guestFixtures, REPO_ROOT, waitFor, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, type JobView } from './support/fleet';
+import { Fleet, onHost, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
 
 // Issue 8: libvirt networks and NICs through the API on the real libvirtd (TCG), each step
 // checked with virsh, ip and bridge on the host. Every address is in 10.213.0.0/16 on bridges
@@ -67,11 +67,7 @@ describe('networks and NICs end to end on the real libvirtd (TCG)', () => {
   afterAll(async () => {
     await onHost('ovs-vsctl', '--if-exists', 'del-br', OVS).catch(() => undefined);
     if (!ovsWasUp) await ovsScript('stop').catch(() => undefined);
-    const doms = (await virsh('list', '--all', '--name')).split('\n').filter((n) => n.startsWith(PREFIX));
-    for (const n of doms) {
-      await onHost('virsh', 'destroy', n).catch(() => undefined);
-      await onHost('virsh', 'undefine', n, '--nvram').catch(() => undefined);
-    }
+    await removeDomains(PREFIX);
     for (const n of [...(await netList()).keys()].filter((n) => n.startsWith(PREFIX))) {
       await onHost('virsh', 'net-destroy', n).catch(() => undefined);
       await onHost('virsh', 'net-undefine', n).catch(() => undefined);
@@ -80,12 +76,9 @@ describe('networks and NICs end to end on the real libvirtd (TCG)', () => {
     await fleet?.stop();
   }, 120_000);
 
-  const kernelBoot = { kind: 'kernel', kernel: 'vmlinux', initrd: 'initramfs.gz', cmdline: 'console=ttyS0 quiet panic=-1' };
+  const kernelBoot = TINY_KERNEL_BOOT;
 
-  async function accepted(r: { status: number; body: Record<string, unknown> }, what: string, waitSeconds = 120): Promise<JobView> {
-    if (r.status !== 202) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
-    return fleet.job(String(r.body['id']), waitSeconds);
-  }
+  const accepted = (r: { status: number; body: Record<string, unknown> }, what: string, waitSeconds = 120) => fleet.accepted(r, what, waitSeconds);
   const succeeded = async (r: Promise<{ status: number; body: Record<string, unknown> }>, what: string) => {
     const job = await accepted(await r, what);
     if (job.state !== 'succeeded') throw new Error(`${what}: ${job.state} ${JSON.stringify(job.error)}`);

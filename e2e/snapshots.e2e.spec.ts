@@ -2,7 +2,7 @@ import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
 import { guestFixtures, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, type JobView } from './support/fleet';
+import { Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
 
 // Issue 7, acceptance 4: internal snapshots of the tiny guest through the API, on the real
 // libvirtd (TCG): create on a running and on a shut-off VM, list as virsh shows it, revert (the
@@ -41,20 +41,13 @@ describe('snapshots end to end on the real libvirtd (TCG)', () => {
   }, 180_000);
 
   afterAll(async () => {
-    const names = (await virsh('list', '--all', '--name')).split('\n').filter((n) => n.startsWith(PREFIX));
-    for (const n of names) {
-      await onHost('virsh', 'destroy', n).catch(() => undefined);
-      await onHost('virsh', 'undefine', n, '--nvram', '--snapshots-metadata').catch(() => undefined);
-    }
+    await removeDomains(PREFIX);
     await fleet?.stop();
   }, 120_000);
 
-  const kernelBoot = { kind: 'kernel', kernel: 'vmlinux', initrd: 'initramfs.gz', cmdline: 'console=ttyS0 quiet panic=-1' };
+  const kernelBoot = TINY_KERNEL_BOOT;
 
-  async function accepted(r: { status: number; body: Record<string, unknown> }, what: string, waitSeconds = 120): Promise<JobView> {
-    if (r.status !== 202) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
-    return fleet.job(String(r.body['id']), waitSeconds);
-  }
+  const accepted = (r: { status: number; body: Record<string, unknown> }, what: string, waitSeconds = 120) => fleet.accepted(r, what, waitSeconds);
 
   async function vmNamed(name: string): Promise<VmBody> {
     const page = await fleet.get<{ items: VmBody[] }>(`/v1/vms?hostId=${fleet.hostId}&name=${encodeURIComponent(name)}`);

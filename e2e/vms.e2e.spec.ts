@@ -3,7 +3,7 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { guestFixtures, waitFor, type GuestFixtures } from '@virtfleet/testing';
 import { WebSocket } from 'ws';
-import { Fleet, onHost, type JobView } from './support/fleet';
+import { Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
 
 interface VmBody {
   id: string;
@@ -38,16 +38,12 @@ describe('VMs end to end on the real libvirtd (TCG): create-vm, power actions, i
   }, 180_000);
 
   afterAll(async () => {
-    const names = (await virsh('list', '--all', '--name')).split('\n').filter((n) => n.startsWith(PREFIX));
-    for (const n of names) {
-      await onHost('virsh', 'destroy', n).catch(() => undefined);
-      await onHost('virsh', 'undefine', n, '--nvram').catch(() => undefined);
-    }
+    await removeDomains(PREFIX);
     await onHost('ip', 'link', 'del', BRIDGE).catch(() => undefined);
     await fleet?.stop();
   }, 120_000);
 
-  const kernelBoot = { kind: 'kernel', kernel: 'vmlinux', initrd: 'initramfs.gz', cmdline: 'console=ttyS0 quiet panic=-1' };
+  const kernelBoot = TINY_KERNEL_BOOT;
 
   async function create(body: Record<string, unknown>, waitSeconds = 180): Promise<JobView> {
     const r = await fleet.post('/v1/vms', { hostId: fleet.hostId, ...body });

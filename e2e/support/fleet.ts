@@ -173,6 +173,12 @@ export class Fleet {
     return this.get<JobView>(`/v1/jobs/${id}${waitSeconds ? `?wait=${waitSeconds}` : ''}`);
   }
 
+  /** The job a route answered 202 for, once it has ended (any other answer throws, with the body). */
+  async accepted(r: { status: number; body: Record<string, unknown> }, what: string, waitSeconds = 120): Promise<JobView> {
+    if (r.status !== 202) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+    return this.job(String(r.body['id']), waitSeconds);
+  }
+
   /** Submits and waits (server-side) until the job ends. */
   async run(type: string, payload: Record<string, unknown>, waitSeconds = 120): Promise<JobView> {
     return this.job(await this.submit(type, payload), waitSeconds);
@@ -201,6 +207,18 @@ export class Fleet {
 export async function onHost(cmd: string, ...args: string[]): Promise<string> {
   return assertSucceeded(await runner.run({ cmd, args }, { timeoutMs: 60_000 })).stdout;
 }
+
+/** Destroys and undefines every domain whose name starts with `prefix`: what a test left on the shared libvirtd. */
+export async function removeDomains(prefix: string): Promise<void> {
+  const names = (await onHost('virsh', '-q', 'list', '--all', '--name')).split('\n').filter((n) => n.startsWith(prefix));
+  for (const n of names) {
+    await onHost('virsh', 'destroy', n).catch(() => undefined);
+    await onHost('virsh', 'undefine', n, '--nvram', '--snapshots-metadata').catch(() => undefined);
+  }
+}
+
+/** The tiny guest booted straight from its kernel and initramfs (the fixtures folder is the agent's iso root). */
+export const TINY_KERNEL_BOOT = { kind: 'kernel', kernel: 'vmlinux', initrd: 'initramfs.gz', cmdline: 'console=ttyS0 quiet panic=-1' };
 
 /** Host processes whose command line contains `needle` (ours: a unique sleep length). */
 export async function hostProcesses(needle: string): Promise<string[]> {

@@ -81,37 +81,33 @@ export class StorageRoot {
    * Which job or VM is making a file (a hidden note beside it, written before the file): a
    * redelivered job takes over what its earlier attempt made instead of failing "exists".
    */
-  async setOwner(path: string, owner: string): Promise<void> {
-    await writeFile(this.ownerNote(path), owner, { mode: 0o600 });
+  setOwner(path: string, owner: string): Promise<void> {
+    return this.writeNote(basename(path), owner, 'owner');
   }
 
-  async ownerOf(path: string): Promise<string | undefined> {
-    return (await readFile(this.ownerNote(path), 'utf8').catch(() => '')).trim() || undefined;
+  ownerOf(path: string): Promise<string | undefined> {
+    return this.readNote(basename(path), 'owner');
   }
 
-  async clearOwner(path: string): Promise<void> {
-    await rm(this.ownerNote(path), { force: true });
+  clearOwner(path: string): Promise<void> {
+    return this.clearNote(basename(path), 'owner');
   }
 
-  private ownerNote(path: string): string {
-    return join(this.root, `.${basename(path)}.owner`);
+  /** A job's note to its own later attempts (e.g. "the source VM was running: start it again"): <root>/.<key>.<kind>. */
+  async writeNote(key: string, value: string, kind = 'note'): Promise<void> {
+    await writeFile(this.notePath(key, kind), value, { mode: 0o600 });
   }
 
-  /** A job's note to its own later attempts (e.g. "the source VM was running: start it again"). */
-  async writeNote(key: string, value: string): Promise<void> {
-    await writeFile(this.notePath(key), value, { mode: 0o600 });
+  async readNote(key: string, kind = 'note'): Promise<string | undefined> {
+    return (await readFile(this.notePath(key, kind), 'utf8').catch(() => '')).trim() || undefined;
   }
 
-  async readNote(key: string): Promise<string | undefined> {
-    return (await readFile(this.notePath(key), 'utf8').catch(() => '')).trim() || undefined;
+  async clearNote(key: string, kind = 'note'): Promise<void> {
+    await rm(this.notePath(key, kind), { force: true });
   }
 
-  async clearNote(key: string): Promise<void> {
-    await rm(this.notePath(key), { force: true });
-  }
-
-  private notePath(key: string): string {
-    if (!SAFE_NAME_PATTERN.test(key)) throw new Error(`invalid note key ${JSON.stringify(key)}`);
-    return join(this.root, `.${key}.note`);
+  private notePath(key: string, kind: string): string {
+    if (!key || key.includes('/') || key.startsWith('.')) throw new Error(`invalid note key ${JSON.stringify(key)}`);
+    return join(this.root, `.${key}.${kind}`);
   }
 }
