@@ -295,4 +295,14 @@ describe('networks and NICs end to end on the real libvirtd (TCG)', () => {
     expect(await onHost('ovs-vsctl', 'show')).toContain(`Bridge ${OVS}`);
     expect(ports.length).toBe(3);
   }, 300_000);
+
+  it('the NAT network is stopped and, with force while VMs still use it, undefined', async () => {
+    await action(NAT, 'stop');
+    expect((await netList()).get(NAT)?.[0]).toBe('inactive');
+    expect(await listed(NAT)).toMatchObject({ active: false, persistent: true });
+    const gone = await succeeded(del(`${networkPath(NAT)}?force=true`), 'undefine nat with force');
+    expect(gone.result).toMatchObject({ undefined: true });
+    expect((await netList()).has(NAT)).toBe(false);
+    expect(await listed(NAT)).toBeUndefined();
+  }, 120_000);
 });

@@ -88,6 +88,8 @@ export class Agent {
       log: deps.log,
       intervalMs: deps.config.inventoryIntervalMs,
       storage: () => scanner.scan(),
+      // libvirt's system driver keeps its dnsmasq lease files here.
+      ...(deps.config.libvirtUri === 'qemu:///system' ? { leaseDir: '/var/lib/libvirt/dnsmasq' } : {}),
     });
     this.consoles = new ConsoleRelay({
       hostId: deps.config.hostId,

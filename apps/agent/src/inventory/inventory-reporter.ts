@@ -1,6 +1,7 @@
 import type { DomainInventory, InventoryAnswer, InventoryReport, IsoFile, StoreDisk } from '@virtfleet/contracts';
-import type { CommandRunner } from '@virtfleet/exec';
-import { collectInventory, parseVirshEventLine, readDomain, virshEventLoop } from '@virtfleet/libvirt';
+import { existsSync, watch, type FSWatcher } from 'node:fs';
+import type { Command, CommandRunner } from '@virtfleet/exec';
+import { collectInventory, parseVirshEventLine, readDomain, virshEventLoop, virshNetworkEventLoop } from '@virtfleet/libvirt';
 import type { Logger } from 'pino';
 
 export interface InventorySink {
@@ -18,33 +19,51 @@ export interface InventoryReporterOptions {
   debounceMs?: number;
   /** The store and iso roots' contents, sent after each full inventory. */
   storage?: () => Promise<{ disks: StoreDisk[]; isos: IsoFile[] }>;
+  /**
+   * libvirt's dnsmasq lease files (qemu:///system: /var/lib/libvirt/dnsmasq): a change there is a
+   * new or expired DHCP lease, and the next full inventory carries it to the API.
+   */
+  leaseDir?: string;
 }
 
 /**
  * Tells the API the truth about the host's libvirt objects: a full snapshot at start and every
  * interval, and each domain again as libvirt events about it arrive (virsh event --loop), so an
- * out-of-band `virsh destroy` shows within a second or two. Reports go one at a time, in order.
+ * out-of-band `virsh destroy` shows within a second or two. Network events (virsh net-event) and
+ * DHCP lease changes bring a full snapshot forward (networks and addresses are part of it).
+ * Reports go one at a time, in order.
  */
 export class InventoryReporter {
   private chain: Promise<void> = Promise.resolve();
   private readonly debounce = new Map<string, NodeJS.Timeout>();
   private readonly stopping = new AbortController();
   private timer: NodeJS.Timeout | undefined;
-  private watching: Promise<void> | undefined;
+  private watching: Promise<void>[] = [];
+  private networkTimer: NodeJS.Timeout | undefined;
+  private leaseWatcher: FSWatcher | undefined;
 
   constructor(private readonly o: InventoryReporterOptions) {}
 
   start(): void {
     void this.full();
     this.timer = setInterval(() => void this.full(), this.o.intervalMs);
-    this.watching = this.watchEvents();
+    this.watching = [
+      this.follow(virshEventLoop(this.o.uri), (line) => {
+        const ev = parseVirshEventLine(line);
+        if (ev?.domain) this.domainChanged(ev.domain);
+      }),
+      this.follow(virshNetworkEventLoop(this.o.uri), () => this.networksChanged()),
+    ];
+    this.watchLeases();
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
+    clearTimeout(this.networkTimer);
+    this.leaseWatcher?.close();
     this.stopping.abort();
     for (const t of this.debounce.values()) clearTimeout(t);
-    await this.watching;
+    await Promise.all(this.watching);
   }
 
   /** The whole host, in a few virsh calls whatever the number of domains. */
@@ -79,6 +98,12 @@ export class InventoryReporter {
     this.debounce.set(name, t);
   }
 
+  /** A network or a DHCP lease changed: one full inventory a moment later, however many changes came. */
+  networksChanged(): void {
+    clearTimeout(this.networkTimer);
+    this.networkTimer = setTimeout(() => void this.full(), 500);
+  }
+
   /** A job read the domain already: pass it on without reading it again (resolves once sent). */
   domainRead(domain: DomainInventory, takenAt: string): Promise<void> {
     return this.enqueue(`domain ${domain.name}`, async () => {
@@ -100,26 +125,36 @@ export class InventoryReporter {
     return this.chain;
   }
 
-  /** Follows libvirt's event stream; when it breaks (libvirtd restarted), resyncs and follows again. */
-  private async watchEvents(): Promise<void> {
+  /** Follows one of libvirt's event streams line by line; when it breaks (libvirtd restarted), resyncs and follows again. */
+  private async follow(command: Command, onLine: (line: string) => void): Promise<void> {
     const signal = this.stopping.signal;
     while (!signal.aborted) {
       let partial = '';
-      const res = await this.o.runner.run(virshEventLoop(this.o.uri), {
+      const res = await this.o.runner.run(command, {
         signal,
         onStdout: (chunk) => {
           const lines = (partial + chunk).split('\n');
           partial = lines.pop() ?? '';
-          for (const line of lines) {
-            const ev = parseVirshEventLine(line);
-            if (ev?.domain) this.domainChanged(ev.domain);
-          }
+          for (const line of lines) if (line.trim()) onLine(line);
         },
       });
       if (signal.aborted) return;
-      this.o.log.warn({ exitCode: res.exitCode, stderr: res.stderr.slice(-300) }, 'libvirt event stream ended; resyncing');
+      this.o.log.warn({ argv: res.argv, exitCode: res.exitCode, stderr: res.stderr.slice(-300) }, 'libvirt event stream ended; resyncing');
       await new Promise((r) => setTimeout(r, 1_000));
       void this.full();
+    }
+  }
+
+  private watchLeases(): void {
+    const dir = this.o.leaseDir;
+    if (!dir || !existsSync(dir)) return;
+    try {
+      this.leaseWatcher = watch(dir, (_event, file) => {
+        if (typeof file === 'string' && file.endsWith('.status')) this.networksChanged();
+      });
+      this.leaseWatcher.on('error', (err) => this.o.log.warn({ err: err.message, dir }, 'lease folder watch stopped'));
+    } catch (err) {
+      this.o.log.warn({ err: (err as Error).message, dir }, 'cannot watch the DHCP lease folder: new leases show with the next full inventory');
     }
   }
 }
