@@ -110,6 +110,12 @@ describe('networks and NICs end to end on the real libvirtd (TCG)', () => {
     const natJob = await succeeded(fleet.post('/v1/networks', { hostId: fleet.hostId, network: nat }), 'define nat');
     expect(natJob.result).toMatchObject({ created: true, network: { name: NAT, active: true, autostart: true, forward: 'nat', cidr: `${NAT_NET}.1/24` } });
     expect(typeof (natJob.result as { ipForwardingEnabled?: boolean }).ipForwardingEnabled).toBe('boolean');
+    // A running NAT network means forwarding is on, and the host's facts say so.
+    expect((await onHost('cat', '/proc/sys/net/ipv4/ip_forward')).trim()).toBe('1');
+    await waitFor('the host facts to show IP forwarding', async () => (await fleet.get<{ facts: { ipForwarding?: boolean } }>(`/v1/hosts/${fleet.hostId}`)).facts.ipForwarding === true, {
+      timeoutMs: 15_000,
+      intervalMs: 250,
+    });
     await succeeded(fleet.post('/v1/networks', { hostId: fleet.hostId, network: iso }), 'define isolated');
     // The same request again is not an error: the network is there as asked.
     const again = await succeeded(fleet.post('/v1/networks', { hostId: fleet.hostId, network: iso }), 'define isolated again');

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
@@ -254,6 +255,16 @@ export class Agent {
     this.factsDirty = true;
   }
 
+  private async noteIpForwarding(): Promise<void> {
+    const text = await readFile('/proc/sys/net/ipv4/ip_forward', 'utf8').catch(() => undefined);
+    if (text === undefined || !this.lastFacts) return;
+    const on = text.trim() === '1';
+    if (this.lastFacts.ipForwarding === on) return;
+    this.lastFacts = { ...this.lastFacts, ipForwarding: on };
+    this.factsDirty = true;
+    await this.sendHeartbeat();
+  }
+
   private async sendHeartbeat(): Promise<void> {
     try {
       const fresh = this.factsDirty && this.lastFacts ? { facts: this.lastFacts, ...(this.lastDoctor ? { doctor: this.lastDoctor } : {}) } : {};
@@ -305,6 +316,8 @@ export class Agent {
       outcome = (await api.report({ kind: 'succeeded', jobId, attempt, result: def.result.parse(result) })).outcome;
       // Jobs that make or remove files in the roots: the disk list follows at once, not in a minute.
       if (CHANGES_STORAGE.has(type)) void this.inventory.storage();
+      // Starting a NAT network turns IPv4 forwarding on: the host's facts say so at once.
+      if (type === 'define-network' || type === 'start-network') void this.noteIpForwarding();
     } catch (err) {
       const why = (err as Error).message;
       const error = cancel.signal.aborted
