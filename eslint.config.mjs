@@ -24,6 +24,8 @@ export default [
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'], bannedExternalImports: ['@prisma/*', '@nestjs/*'] },
             { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+            // The CLI talks to the API through the SDK only.
+            { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared'], bannedExternalImports: ['@prisma/*', 'prisma', 'pg', '@nestjs/*', 'bullmq', 'ioredis'] },
           ],
         },
       ],
