@@ -172,7 +172,7 @@ describe('watch', () => {
     }
     expect(got.map((e) => e.event)).toEqual(['job.created', 'job.updated']);
     expect(got[1]).toMatchObject({ id: ID, job: { id: ID, state: 'running' } });
-    expect(fake.requests[0]?.url.search).toBe('?hostId=h1&type=create-disk');
+    expect(fake.requests[0]?.url.search).toBe(`?hostId=h1&type=create-disk&jobId=${ID}`);
     expect(closed || fake.requests[0]?.signal?.aborted).toBe(true);
   });
 

@@ -151,7 +151,8 @@ export class JobsResource {
     const linked = signal ? AbortSignal.any([signal, ctl.signal]) : ctl.signal;
     try {
       const res = await this.http.send('GET', '/v1/events', {
-        query: { hostId: filter.hostId, type: filter.type },
+        // jobId is filtered by the API too; the check below stays for APIs older than that filter.
+        query: { hostId: filter.hostId, type: filter.type, jobId: filter.jobId },
         accept: 'text/event-stream',
         signal: linked,
       });
