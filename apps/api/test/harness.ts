@@ -85,11 +85,27 @@ export class ApiHarness {
     return q;
   }
 
+  /**
+   * Each step is timed; one that takes over 20 s is left behind with a note on stderr, so a slow
+   * shutdown (seen once in a full run: the jobs suite's teardown past 60 s, which step not known)
+   * names itself instead of failing the suite's teardown.
+   */
   async close(): Promise<void> {
-    await Promise.all(this.queues.map((q) => q.close()));
-    await this.app.close();
-    await this.db.$disconnect();
+    await step('queues.close', () => Promise.all(this.queues.map((q) => q.close())));
+    await step('app.close', () => this.app.close());
+    await step('prisma.$disconnect', () => this.db.$disconnect());
     this.redis.disconnect();
-    await this.database.drop();
+    await step('database.drop', () => this.database.drop());
   }
+}
+
+async function step(what: string, fn: () => Promise<unknown>): Promise<void> {
+  const t0 = Date.now();
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), 20_000)));
+  const outcome = await Promise.race([fn().then(() => 'done' as const), late]);
+  clearTimeout(timer);
+  const ms = Date.now() - t0;
+  if (outcome === 'late') process.stderr.write(`ApiHarness.close: ${what} still running after ${ms} ms; going on without it\n`);
+  else if (ms > 5_000) process.stderr.write(`ApiHarness.close: ${what} took ${ms} ms\n`);
 }
