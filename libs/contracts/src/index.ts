@@ -19,3 +19,4 @@ export { sleepJob } from './jobs/sleep.job';
 export { noopJob } from './jobs/noop.job';
 export * from './jobs/clone-vm.job';
 export * from './jobs/network.jobs';
+export * from './actions';

@@ -1,16 +1,11 @@
-import type { JobPayloadInput, JobType } from '@virtfleet/contracts';
+import type { JobPayloadInput } from '@virtfleet/contracts';
 import type { CallOptions, Http } from './http';
 import type { Job, LeafJob } from './job';
 import type { Labels, Network } from './views';
 import type { BodyArgs, NoFields } from './vms.resource';
 
-/** The network action routes and the job each makes (apps/api/src/networks/networks.service.ts NETWORK_ACTIONS). */
-export const NETWORK_ACTIONS = {
-  start: 'start-network',
-  stop: 'stop-network',
-  'set-autostart': 'set-network-autostart',
-} as const satisfies Record<string, JobType>;
-export type NetworkAction = keyof typeof NETWORK_ACTIONS;
+import { NETWORK_ACTIONS, type NetworkAction } from '@virtfleet/contracts';
+export { NETWORK_ACTIONS, type NetworkAction };
 export type NetworkActionJobType<A extends NetworkAction> = (typeof NETWORK_ACTIONS)[A];
 /** An action's body: its job's payload without `name` (the route names the network). */
 export type NetworkActionBody<A extends NetworkAction> = NoFields<Omit<JobPayloadInput<NetworkActionJobType<A>>, 'name'>>;

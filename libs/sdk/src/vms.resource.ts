@@ -1,23 +1,12 @@
-import type { DomainSnapshot, JobPayloadInput, JobType, PowerState } from '@virtfleet/contracts';
+import type { DomainSnapshot, JobPayloadInput, PowerState } from '@virtfleet/contracts';
 import type { CallOptions, Http } from './http';
 import type { Job, LeafJob } from './job';
 import { labelSelector, type LabelSelector } from './labels';
 import { pages, type ListFilter } from './paging';
 import type { Labels, Page, PlacementDecision, Vm } from './views';
 
-/** The action routes (POST /v1/vms/:id/actions/:action) and the job each makes (apps/api/src/vms/vms.service.ts VM_ACTIONS). */
-export const VM_ACTIONS = {
-  start: 'start-vm',
-  shutdown: 'shutdown-vm',
-  destroy: 'destroy-vm',
-  reboot: 'reboot-vm',
-  suspend: 'suspend-vm',
-  resume: 'resume-vm',
-  'set-autostart': 'set-autostart',
-  'set-vcpus': 'set-vcpus',
-  'set-memory': 'set-memory',
-} as const satisfies Record<string, JobType>;
-export type VmAction = keyof typeof VM_ACTIONS;
+import { VM_ACTIONS, type VmAction } from '@virtfleet/contracts';
+export { VM_ACTIONS, type VmAction };
 export type VmActionJobType<A extends VmAction> = (typeof VM_ACTIONS)[A];
 /** An action's body: its job's payload without `vm` (the route names the VM). */
 export type VmActionBody<A extends VmAction> = NoFields<Omit<JobPayloadInput<VmActionJobType<A>>, 'vm'>>;

@@ -22,9 +22,8 @@ export type DefineNetworkBody = z.infer<typeof defineNetworkBody>;
 
 export const listNetworksQuery = z.object({ hostId: z.uuid().optional(), name: z.string().max(64).optional() });
 
-/** The network actions and the job each becomes. */
-export const NETWORK_ACTIONS = { start: 'start-network', stop: 'stop-network', 'set-autostart': 'set-network-autostart' } as const;
-export type NetworkAction = keyof typeof NETWORK_ACTIONS;
+import { NETWORK_ACTIONS, type NetworkAction } from '@virtfleet/contracts';
+export { NETWORK_ACTIONS, type NetworkAction };
 
 /** A network as the API shows it: the host's report of it, with the host named. */
 export type NetworkView = NetworkInventory & { hostId: string; hostName: string };

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import type { Job, Prisma, Vm } from '@prisma/client';
-import { createVmPayload, hostFacts, labelMap, type DomainDisk, type JobType } from '@virtfleet/contracts';
+import { createVmPayload, hostFacts, labelMap, type DomainDisk } from '@virtfleet/contracts';
 import { checkDomainXmlAllowlist } from '@virtfleet/libvirt';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
@@ -37,19 +37,8 @@ export const createVmBody = z.looseObject({
   timeoutSeconds: submitJobBody.shape.timeoutSeconds,
 });
 
-/** The action routes, and the job type each becomes. */
-export const VM_ACTIONS = {
-  start: 'start-vm',
-  shutdown: 'shutdown-vm',
-  destroy: 'destroy-vm',
-  reboot: 'reboot-vm',
-  suspend: 'suspend-vm',
-  resume: 'resume-vm',
-  'set-autostart': 'set-autostart',
-  'set-vcpus': 'set-vcpus',
-  'set-memory': 'set-memory',
-} as const satisfies Record<string, JobType>;
-export type VmAction = keyof typeof VM_ACTIONS;
+import { VM_ACTIONS, type VmAction } from '@virtfleet/contracts';
+export { VM_ACTIONS, type VmAction };
 
 export const defineVmBody = z.object({ hostId: z.uuid().optional(), xml: z.string().min(20).max(1_000_000) });
 export const undefineQuery = z.object({
