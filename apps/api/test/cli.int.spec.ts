@@ -93,4 +93,41 @@ describe('the virtfleet CLI against the API', () => {
     expect(waited.stderr).toContain('still queued');
     expect((await cli(['--help'])).stdout).toContain('Exit codes');
   });
+
+  it('vms: ls and show by name, power actions become their jobs, an unknown VM is exit 4', async () => {
+    const host = await api.host('cli-h4');
+    const uuid = '8f2b6a4e-1c3d-4e5f-8a9b-0c1d2e3f4a5b';
+    const domain = {
+      uuid,
+      name: 'cli-vm1',
+      state: 'running',
+      persistent: true,
+      autostart: false,
+      vcpus: 1,
+      maxVcpus: 2,
+      memoryMiB: 256,
+      maxMemoryMiB: 512,
+      disks: [],
+      interfaces: [{ type: 'network', mac: '52:54:00:00:00:42', network: 'nat0', addresses: ['10.213.5.42'] }],
+      graphics: [],
+      snapshots: [],
+      xml: "<domain type='qemu'><name>cli-vm1</name></domain>",
+    };
+    await api.call('POST', '/v1/agent/inventory', { token: host.agentToken, body: { kind: 'full', takenAt: new Date().toISOString(), domains: [domain], networks: [], pools: [] } });
+    const vm = (await api.call<{ items: Array<{ id: string }> }>('GET', `/v1/vms?hostId=${host.id}`)).body.items[0];
+    await api.call('POST', `/v1/vms/${vm?.id ?? ''}/adopt`);
+
+    const table = await cli(['vms', 'ls', '--host', host.id]);
+    expect(table.stdout).toMatch(/cli-vm1[\s\S]*running[\s\S]*10\.213\.5\.42/);
+    const shown = await cli(['--json', 'vms', 'show', 'cli-vm1']);
+    expect(JSON.parse(shown.stdout)).toMatchObject({ uuid, name: 'cli-vm1', state: 'running' });
+    const start = await cli(['--json', 'vms', 'start', 'cli-vm1']);
+    expect(JSON.parse(start.stdout)).toMatchObject({ type: 'start-vm', payload: { vm: { uuid, name: 'cli-vm1' } } });
+    const stop = await cli(['--json', 'vms', 'shutdown', 'cli-vm1', '--grace', '30', '--force']);
+    expect(JSON.parse(stop.stdout)).toMatchObject({ type: 'shutdown-vm', payload: { timeoutSeconds: 30, force: true } });
+    expect((await cli(['vms', 'shutdown', 'cli-vm1', '--grace', 'soon'])).code).toBe(2);
+    const missing = await cli(['vms', 'start', 'no-such-vm']);
+    expect(missing.code).toBe(4);
+    expect(missing.stderr).toContain('no VM no-such-vm');
+  });
 });

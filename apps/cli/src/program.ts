@@ -43,6 +43,7 @@ Examples:
   registerHosts(program, ctx);
   registerJobs(program, ctx);
   registerDisks(program, ctx);
+  registerVms(program, ctx);
   return program;
 }
 
@@ -316,3 +317,98 @@ function indent(text: string): string {
     .map((l) => `    ${l}`)
     .join('\n')}\n`;
 }
+
+/** A VM by name or id (names are unique per host; one matching on two hosts needs its id). */
+async function resolveVm(vf: VirtfleetClient, ref: string) {
+  if (/^[0-9a-f-]{36}$/i.test(ref)) return vf.vms.get(ref);
+  const page = await vf.vms.list({ name: ref, limit: 500 });
+  const found = page.items.filter((v) => v.name === ref);
+  if (found.length === 0) throw new CliError(EXIT.apiError, `no VM ${ref}`, 'virtfleet vms ls lists them');
+  if (found.length > 1) throw new CliError(EXIT.usage, `${found.length} VMs are named ${ref} (on different hosts): give its id`);
+  return found[0] as (typeof found)[number];
+}
+
+function registerVms(program: Command, ctx: Ctx): void {
+  const vms = program.command('vms').description('VMs (libvirt domains) across the fleet');
+  vms
+    .command('ls')
+    .description('VMs as their hosts last reported them (virsh list --all)')
+    .option('--host <id>', 'one host’s VMs')
+    .option('--state <state>', 'running, shutoff, paused …')
+    .option('--label <k=v,…>', 'only VMs with all these labels')
+    .action(async (o: { host?: string; state?: string; label?: string }) => {
+      const page = await ctx.call((vf) =>
+        vf.vms.list({ ...(o.host ? { hostId: o.host } : {}), ...(o.state ? { state: o.state as never } : {}), ...(o.label ? { label: o.label } : {}), limit: 500 }),
+      );
+      printTable(
+        ctx.out(),
+        page.items,
+        [
+          ['NAME', (v) => v.name],
+          ['STATE', (v) => v.state],
+          ['STATUS', (v) => v.status],
+          ['VCPUS', (v) => v.vcpus],
+          ['MEMORY', (v) => `${v.memoryMiB} MiB`],
+          ['ADDRESSES', (v) => v.interfaces.flatMap((i) => i.addresses ?? []).join(', ')],
+          ['ID', (v) => v.id],
+        ],
+        page.items,
+      );
+    });
+  vms
+    .command('show <vm>')
+    .description('One VM by name or id (virsh dominfo, domiflist, domblklist)')
+    .action(async (ref: string) => {
+      const vm = await ctx.call((vf) => resolveVm(vf, ref));
+      printObject(
+        ctx.out(),
+        [
+          ['name', vm.name],
+          ['id', vm.id],
+          ['uuid', vm.uuid],
+          ['host', vm.hostId],
+          ['state', vm.state],
+          ['status', vm.status],
+          ['vcpus', `${vm.vcpus} (max ${vm.maxVcpus})`],
+          ['memory', `${vm.memoryMiB} MiB (max ${vm.maxMemoryMiB})`],
+          ['autostart', vm.autostart],
+          ['interfaces', vm.interfaces.map((i) => `${i.mac ?? '?'} ${i.network ?? i.bridge ?? i.type}${i.addresses?.length ? ` ${i.addresses.join(',')}` : ''}`)],
+          ['disks', vm.disks.map((d) => `${d.target} ${d.source ?? '-'}`)],
+          ['snapshots', vm.snapshots.map((x) => x.name)],
+        ],
+        vm,
+      );
+    });
+  const simple = [
+    ['start', 'Start a shut-off VM (virsh start)'],
+    ['destroy', 'Stop a VM at once, like pulling the plug (virsh destroy)'],
+    ['reboot', 'Ask the guest to reboot (virsh reboot)'],
+    ['suspend', 'Pause a running VM (virsh suspend)'],
+    ['resume', 'Resume a paused VM (virsh resume)'],
+  ] as const;
+  for (const [action, what] of simple) {
+    vms
+      .command(`${action} <vm>`)
+      .description(what)
+      .option('--wait', 'follow the job to its end')
+      .option('--timeout <seconds>', 'with --wait: give up after this long (exit 5)')
+      .action(async (ref: string, o: { wait?: boolean; timeout?: string }) => {
+        const job = await ctx.call(async (vf) => vf.vms.action((await resolveVm(vf, ref)).id, action));
+        await ctx.accepted(job, { ...(o.wait ? { wait: true } : {}), ...(o.timeout ? { timeout: o.timeout } : {}) });
+      });
+  }
+  vms
+    .command('shutdown <vm>')
+    .description('Ask the guest to power off (ACPI, virsh shutdown) and wait for it')
+    .option('--grace <seconds>', 'how long the guest gets', '120')
+    .option('--force', 'pull the plug after the grace time (virsh destroy)')
+    .option('--wait', 'follow the job to its end')
+    .option('--timeout <seconds>', 'with --wait: give up after this long (exit 5)')
+    .action(async (ref: string, o: { grace: string; force?: boolean; wait?: boolean; timeout?: string }) => {
+      const grace = Number(o.grace);
+      if (!Number.isInteger(grace) || grace < 1) throw new CliError(EXIT.usage, `--grace must be a whole number of seconds, not ${JSON.stringify(o.grace)}`);
+      const job = await ctx.call(async (vf) => vf.vms.action((await resolveVm(vf, ref)).id, 'shutdown', { timeoutSeconds: grace, force: Boolean(o.force) }));
+      await ctx.accepted(job, { ...(o.wait ? { wait: true } : {}), ...(o.timeout ? { timeout: o.timeout } : {}) });
+    });
+}
+
