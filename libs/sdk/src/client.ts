@@ -11,7 +11,7 @@ import { VmsResource } from './vms.resource';
 /**
  * A typed client for the virtfleet REST API. Job payloads and results are libs/contracts' types:
  *
- *   const vf = new VirtfleetClient({ url: process.env.VIRTFLEET_URL, token: process.env.VIRTFLEET_TOKEN });
+ *   const vf = new VirtfleetClient({ url: config.apiUrl, token: config.apiToken }); // from your service's own config
  *   const disk = await vf.run('create-disk', { name: 'd1', sizeGiB: 1 });
  *   disk.result.virtualSize;
  */

@@ -80,7 +80,7 @@ export const networkSpec = z
       .object({
         kind: z.literal('nat'),
         ...routedFields,
-        /** NAT only out of this host interface (libvirt forward dev); default: any. */
+        /** NAT only out of this host interface (libvirt forward dev); default: every interface. */
         forwardDev: bridgeName.optional(),
       })
       .strict(),
