@@ -30,12 +30,7 @@ export class JobProgress {
     this.last = job;
     if (!this.enabled) return;
     if (job.progress > 0 && !this.bar) {
-      this.stopSpinner();
-      this.bar = new SingleBar(
-        { stream: this.stream, format: `${job.type} {bar} {percentage}% | {state}`, hideCursor: true, clearOnComplete: false },
-        Presets.shades_classic,
-      );
-      this.bar.start(100, job.progress, { state: job.state });
+      this.startBar(job);
     } else if (this.bar) {
       this.bar.update(job.progress, { state: job.state });
     } else if (!this.spinner) {
@@ -48,11 +43,22 @@ export class JobProgress {
   stop(final?: ProgressJob): void {
     const job = final ?? this.last;
     this.stopSpinner();
+    // A job that made progress (or ended well) before the first event shows its bar all the same.
+    if (!this.bar && this.enabled && job && (job.progress > 0 || job.state === 'succeeded')) this.startBar(job);
     if (this.bar) {
       if (job) this.bar.update(job.state === 'succeeded' ? 100 : job.progress, { state: job.state });
       this.bar.stop();
       this.bar = undefined;
     }
+  }
+
+  private startBar(job: ProgressJob): void {
+    this.stopSpinner();
+    this.bar = new SingleBar(
+      { stream: this.stream, format: `${job.type} {bar} {percentage}% | {state}`, hideCursor: true, clearOnComplete: false },
+      Presets.shades_classic,
+    );
+    this.bar.start(100, job.progress, { state: job.state });
   }
 
   private spin(): void {
