@@ -158,10 +158,10 @@ describe('the virtfleet CLI on a real fleet (libvirtd, TCG)', () => {
     expect(await json(['vms', 'clone', name, clone, '--wait'])).toMatchObject({ state: 'succeeded' });
     expect(await virsh('domstate', clone)).toBe('shut off');
 
-    // A job that fails exits 1 with its code and message: the clone's name is taken now.
-    const again = await cli(['vms', 'clone', name, clone, '--wait']);
-    expect(again.code).not.toBe(0);
-    expect(again.stderr + again.stdout).toMatch(/exists|taken/);
+    // A job that fails exits 1 with its code and message on stderr: this revert has no snapshot.
+    const failed = await cli(['snapshots', 'revert', name, 'no-such-snapshot', '--wait']);
+    expect(failed).toMatchObject({ code: 1, stdout: '' });
+    expect(failed.stderr).toMatch(/^virtfleet: revert-snapshot job \S+ failed: \w+: .*no-such-snapshot/);
 
     for (const vm of [clone, name]) expect(await json(['vms', 'undefine', vm, '--remove-storage', '--wait'])).toMatchObject({ state: 'succeeded' });
     expect((await virsh('list', '--all', '--name')).split('\n')).not.toContain(name);

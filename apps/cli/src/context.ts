@@ -88,8 +88,14 @@ async function followJob(ctx: Ctx, id: string, timeout?: string): Promise<Job> {
   }
   progress.stop({ id, type: job.type, state: job.state, progress: job.progress });
   if (out.json) printJson(out, job);
-  else out.write(`${job.type} job ${job.id} ${job.state}${job.error ? `: ${job.error.code}: ${job.error.message}` : ''}\n`);
-  if (job.state !== 'succeeded') process.exitCode = EXIT.jobFailed;
+  if (job.state === 'succeeded') {
+    if (!out.json) out.write(`${job.type} job ${job.id} succeeded\n`);
+    return job;
+  }
+  // A job that did not succeed: said on stderr (stdout stays for --json), exit 1.
+  const why = job.error ? `: ${job.error.code}: ${job.error.message}` : '';
+  process.stderr.write(`virtfleet: ${job.type} job ${job.id} ${job.state}${why}\n  what it ran: virtfleet jobs logs ${job.id}\n`);
+  process.exitCode = EXIT.jobFailed;
   return job;
 }
 
