@@ -9,6 +9,7 @@ import { TokenService } from './auth/token.service';
 import { EventsController } from './events/events.controller';
 import { ErrorFilter } from './common/error.filter';
 import { API_CONFIG, type ApiConfig } from './config/api.config';
+import { JobSql } from './db/job-sql.service';
 import { PrismaService } from './db/prisma.service';
 import { HealthController } from './health/health.controller';
 import { HostsController } from './hosts/hosts.controller';
@@ -46,6 +47,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         PrismaService,
+        JobSql,
         HostQueues,
         TokenService,
         JobEvents,

@@ -9,6 +9,7 @@ import {
   type ReportBatchAnswer,
   type ReportOutcome,
 } from '@virtfleet/contracts';
+import { JobSql } from '../db/job-sql.service';
 import { PrismaService } from '../db/prisma.service';
 import { JobLifecycle, LIVE_STATES, endStateOf, expiredError, type JobEnd } from '../jobs/job-lifecycle.service';
 import { JobEvents } from '../jobs/job-events';
@@ -25,6 +26,7 @@ export class ReportsService {
 
   constructor(
     private readonly db: PrismaService,
+    private readonly sql: JobSql,
     private readonly events: JobEvents,
     private readonly lifecycle: JobLifecycle,
   ) {}
@@ -54,10 +56,7 @@ export class ReportsService {
   /** A delivery starts: the job runs as the next attempt; every older attempt is fenced off. */
   async claim(hostId: string, jobId: string): Promise<ReportAck> {
     const now = new Date();
-    const [job] = await this.db.job.updateManyAndReturn({
-      where: { id: jobId, hostId, state: { in: LIVE_STATES }, cancelRequestedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: now } }] },
-      data: { state: 'running', attempt: { increment: 1 }, startedAt: now, progress: 0 },
-    });
+    const job = await this.sql.claim(jobId, hostId, now);
     if (!job) {
       // Cancelled or expired while it waited for an agent: it ends here, without running.
       const stopped = await this.db.job.findFirst({ where: { id: jobId, hostId, state: { in: LIVE_STATES } } });
@@ -77,16 +76,10 @@ export class ReportsService {
     switch (r.kind) {
       case 'progress': {
         const progress = Math.floor(r.progress);
-        const n = await this.db.job.updateManyAndReturn({
-          where: { ...live, attempt: r.attempt },
-          data: { progress },
-          select: { id: true, type: true, hostId: true, attempt: true, parentId: true },
-        });
-        const job = n[0];
+        const job = await this.sql.progress(r.jobId, hostId, r.attempt, progress);
         if (!job) return this.whyNot(hostId, r.jobId);
-        const { parentId, ...shown } = job;
-        this.events.publish({ event: 'job.progress', job: { ...shown, progress } });
-        if (parentId) await this.lifecycle.settleParent(parentId);
+        this.events.publish({ event: 'job.progress', job: { id: job.id, type: job.type, hostId: job.hostId, attempt: job.attempt, progress } });
+        if (job.parentId) await this.lifecycle.settleParent(job.parentId);
         return 'applied';
       }
       case 'command': {
@@ -131,7 +124,7 @@ export class ReportsService {
   }
 
   private async finish(hostId: string, r: Exclude<JobReport, { kind: 'started' }>, result: unknown, error?: JobError): Promise<ReportOutcome> {
-    const job = await this.db.job.findFirst({ where: { id: r.jobId, hostId } });
+    const job = await this.sql.ofHost(r.jobId, hostId);
     if (!job || !isJobType(job.type)) return 'job_not_found';
     let end: JobEnd;
     let outcome: ReportOutcome = 'applied';

@@ -1,15 +1,14 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { Prisma } from '@prisma/client';
 import type { FastifyReply } from 'fastify';
+import { DatabaseUnavailableError } from '../db/job-sql.service';
 
 // Prisma's codes for "the database is not there right now" (not "your request is wrong").
 const DB_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
 
 export function isDatabaseUnavailable(err: unknown): boolean {
-  return (
-    (err instanceof Prisma.PrismaClientKnownRequestError && DB_UNAVAILABLE.has(err.code)) ||
-    err instanceof Prisma.PrismaClientInitializationError
-  );
+  if (err instanceof Prisma.PrismaClientKnownRequestError) return DB_UNAVAILABLE.has(err.code);
+  return err instanceof Prisma.PrismaClientInitializationError || err instanceof DatabaseUnavailableError;
 }
 
 const CODE_BY_STATUS: Record<number, string> = {

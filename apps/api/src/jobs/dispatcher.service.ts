@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { Job } from '@prisma/client';
 import { jobCatalog, isJobType, type QueuedJobData } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import { JobSql } from '../db/job-sql.service';
 import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from '../queue/host-queues.service';
 import { Periodic } from '../common/periodic';
@@ -61,6 +62,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
 
   constructor(
     private readonly db: PrismaService,
+    private readonly sql: JobSql,
     private readonly queues: HostQueues,
     private readonly events: JobEvents,
     @Inject(API_CONFIG) config: ApiConfig,
@@ -90,10 +92,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
       this.log.warn(`job ${job.id} stays pending: ${(err as Error).message}`);
       return { outcome: 'failed' };
     }
-    const [row] = await this.db.job.updateManyAndReturn({
-      where: { id: job.id, state: 'pending' },
-      data: { state: 'queued', queuedAt: new Date() },
-    });
+    const row = await this.sql.markQueued(job.id);
     return { outcome: 'queued', ...(row ? { job: row } : {}) };
   }
 

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, type Job, type JobState } from '@prisma/client';
 import { isJobType, type JobError } from '@virtfleet/contracts';
+import { JobSql } from '../db/job-sql.service';
 import { PrismaService } from '../db/prisma.service';
 import { effectsOf } from './job-effects';
 import { JobEvents } from './job-events';
@@ -34,6 +35,7 @@ export function expiredError(expiresAt: Date): JobError {
 export class JobLifecycle {
   constructor(
     private readonly db: PrismaService,
+    private readonly sql: JobSql,
     private readonly events: JobEvents,
     private readonly webhooks: WebhooksService,
     private readonly sender: WebhookSender,
@@ -70,7 +72,7 @@ export class JobLifecycle {
     };
     // One statement when nothing else changes with the job; a transaction otherwise.
     const needsTx = hooks.length > 0 || (end.state === 'succeeded' ? effects?.onSuccess : effects?.onFailure) !== undefined;
-    const ended = needsTx ? await this.db.$transaction(endIn) : await endIn(this.db);
+    const ended = needsTx ? await this.db.$transaction(endIn) : await this.sql.end(job.id, attempt, end).then((row) => (row ? jobView(row) : null));
     if (!ended) return false;
     this.events.publish({ event: 'job.finished', job: ended });
     for (const vm of vms) {

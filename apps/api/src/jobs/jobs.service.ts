@@ -19,6 +19,7 @@ import { AuditService } from '../audit/audit.service';
 import { ApiError, validationError } from '../common/api-error';
 import { afterCursor, pageOf } from '../common/cursor';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import { JobSql, pgCode } from '../db/job-sql.service';
 import { PrismaService } from '../db/prisma.service';
 import { Dispatcher } from './dispatcher.service';
 import { effectsOf } from './job-effects';
@@ -53,6 +54,7 @@ export type ListJobsQuery = z.infer<typeof listJobsQuery>;
 export class JobsService {
   constructor(
     private readonly db: PrismaService,
+    private readonly sql: JobSql,
     private readonly dispatcher: Dispatcher,
     private readonly events: JobEvents,
     private readonly lifecycle: JobLifecycle,
@@ -101,7 +103,7 @@ export class JobsService {
             await onSubmit(tx, created);
             return created;
           })
-        : await this.db.job.create({ data });
+        : await this.sql.insert({ ...data, placement: extra.placement });
     } catch (err) {
       const prior = await this.raced(err, hostId, idempotencyKey, requestHash);
       if (prior) return { job: prior, replayed: true };
@@ -219,18 +221,18 @@ export class JobsService {
   /** A failed insert: a missing host (404), or an Idempotency-Key race the other request won (its job). */
   private async raced(err: unknown, hostId: string, key: string | undefined, requestHash: string | undefined): Promise<Job | null> {
     // The host foreign key decides whether the host exists (no separate look-up).
-    if (err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2003') {
-      throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
-    }
+    // (Prisma's codes from a transaction, PostgreSQL's from the plain insert.)
+    const code = err instanceof Prisma.PrismaClientKnownRequestError ? err.code : pgCode(err);
+    if (code === 'P2003' || code === '23503') throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
     // Two requests with one Idempotency-Key raced: the loser answers with the winner's job.
-    if (key && err instanceof Prisma.PrismaClientKnownRequestError && err.code === 'P2002') return this.replay(key, requestHash);
+    if (key && (code === 'P2002' || code === '23505')) return this.replay(key, requestHash);
     return null;
   }
 
   async get(id: string, waitSeconds = 0): Promise<Job> {
     const deadline = Date.now() + Math.min(waitSeconds, this.config.maxWaitSeconds) * 1000;
     for (;;) {
-      const job = await this.db.job.findUnique({ where: { id } });
+      const job = await this.sql.byId(id);
       if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
       const left = deadline - Date.now();
       if (isFinalJobState(job.state as JobState) || left <= 0) return job;
