@@ -1,9 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { guestFixtures, waitFor, type GuestFixtures } from '@virtfleet/testing';
+import { guestFixtures, waitFor, type GuestFixtures, Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from '@virtfleet/testing';
 import { WebSocket } from 'ws';
-import { Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
 
 interface VmBody {
   id: string;
@@ -274,7 +273,8 @@ describe('VMs end to end on the real libvirtd (TCG): create-vm, power actions, i
     await waitFor('unmanaged row gone', async () => (await vmNamed(byHand).catch(() => null)) === null, { timeoutMs: 10_000 });
   }, 120_000);
 
-  it('a full resync of 1,000 domains (libvirt test driver) completes within 5 s, also after an agent restart', async () => {
+  // How fast: bench/inventory.ts (npm run bench -- inventory); this checks that it is complete.
+  it('a full resync of 1,000 domains (libvirt test driver) lists them all, also after an agent restart', async () => {
     const node = join(fleet.dir, 'thousand.xml');
     const domains = Array.from(
       { length: 1000 },
@@ -296,21 +296,14 @@ describe('VMs end to end on the real libvirtd (TCG): create-vm, power actions, i
     const inventoryAt = async () => (await fleet.get<{ inventoryAt: string | null }>(`/v1/hosts/${hostId}`)).inventoryAt;
     const env = { LIBVIRT_DEFAULT_URI: `test://${node}` };
 
-    let t0 = Date.now();
     let agent = fleet.startExtraAgent(configFile, 'agent-thousand', env);
     await waitFor('1,000 VMs', async () => (await count()) === 1000, { timeoutMs: 30_000, intervalMs: 100 });
-    const first = Date.now() - t0;
     await agent.stop(10_000);
 
     const before = await inventoryAt();
-    t0 = Date.now();
     agent = fleet.startExtraAgent(configFile, 'agent-thousand-2', env);
     await waitFor('resync', async () => (await inventoryAt()) !== before, { timeoutMs: 30_000, intervalMs: 50 });
-    const resync = Date.now() - t0;
     await agent.stop(10_000);
     expect(await count()).toBe(1000);
-    // From process start: Node boot, host facts and the KVM probe are included in these numbers.
-    expect(first).toBeLessThan(5_000);
-    expect(resync).toBeLessThan(5_000);
   }, 120_000);
 });
