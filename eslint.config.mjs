@@ -24,6 +24,7 @@ export default [
             { sourceTag: 'scope:shared', onlyDependOnLibsWithTags: ['scope:shared'], bannedExternalImports: ['@prisma/*', '@nestjs/*'] },
             { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+            { sourceTag: 'scope:bench', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
             // The CLI talks to the API through the SDK only.
             { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared'], bannedExternalImports: ['@prisma/*', 'prisma', 'pg', '@nestjs/*', 'bullmq', 'ioredis'] },
           ],
@@ -66,7 +67,7 @@ export default [
     },
   },
   {
-    files: ['**/config/**/*.ts', '**/main.ts', 'libs/testing/src/**/*.ts', 'e2e/**/*.ts', '**/*.spec.ts', 'prisma.config.ts'],
+    files: ['**/config/**/*.ts', '**/main.ts', 'libs/testing/src/**/*.ts', 'e2e/**/*.ts', 'bench/**/*.ts', '**/*.spec.ts', 'prisma.config.ts'],
     rules: { 'no-restricted-properties': 'off' },
   },
 ];

@@ -2,8 +2,7 @@ import { mkdtemp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { NodeCommandRunner, assertSucceeded } from '@virtfleet/exec';
-import { REPO_ROOT, freePort, parseEnvLines, services, testServices, waitFor } from '@virtfleet/testing';
-import { Fleet } from './support/fleet';
+import { REPO_ROOT, freePort, parseEnvLines, services, testServices, waitFor, Fleet } from '@virtfleet/testing';
 
 // Redis and PostgreSQL of their own, so this suite can kill them without touching the others.
 describe('chaos: the services under the fleet die', () => {

@@ -3,8 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { NodeCommandRunner } from '@virtfleet/exec';
-import { REPO_ROOT, guestFixtures, waitFor, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
+import { REPO_ROOT, guestFixtures, waitFor, type GuestFixtures, Fleet, onHost, removeDomains, TINY_KERNEL_BOOT } from '@virtfleet/testing';
 
 // Issue 9, acceptance 1: the built `virtfleet` CLI drives a real fleet (API, agent, libvirtd
 // under TCG, qemu-img) the way an operator does: disks, the tiny VM from virt-install-like

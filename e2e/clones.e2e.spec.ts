@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventStream, guestFixtures, waitFor, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
+import { eventStream, guestFixtures, waitFor, type GuestFixtures, Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from '@virtfleet/testing';
 
 // Issue 7, acceptance 1–3: clone-vm through the API on the real libvirtd (TCG) — the clone
 // boots with its own MAC, UUID, disk and serial log; a running source is refused unless the job

@@ -1,8 +1,7 @@
 import { existsSync } from 'node:fs';
 import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { eventStream, guestFixtures, waitFor, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, type JobView, removeDomains } from './support/fleet';
+import { eventStream, guestFixtures, waitFor, type GuestFixtures, Fleet, onHost, type JobView, removeDomains } from '@virtfleet/testing';
 
 interface DiskBody {
   id: string;

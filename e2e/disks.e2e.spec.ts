@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Fleet, onHost } from './support/fleet';
+import { Fleet, onHost } from '@virtfleet/testing';
 
 interface LogItem {
   argv: string[];

@@ -2,7 +2,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertSucceeded, NodeCommandRunner } from '@virtfleet/exec';
 import { guestfsEnv } from '@virtfleet/libvirt';
-import { Fleet } from './support/fleet';
+import { Fleet } from '@virtfleet/testing';
 
 /** The bare libguestfs tools on the host, as an operator runs them here (no usable KVM: force_tcg). */
 const runner = new NodeCommandRunner({ baseEnv: process.env });

@@ -1,8 +1,7 @@
 import { mkdir, mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { NodeCommandRunner } from '@virtfleet/exec';
-import { REPO_ROOT, testServices } from '@virtfleet/testing';
-import { Fleet } from './support/fleet';
+import { REPO_ROOT, testServices, Fleet } from '@virtfleet/testing';
 
 interface Check {
   id: string;

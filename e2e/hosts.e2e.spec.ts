@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { ManagedProcess } from '@virtfleet/exec';
-import { waitFor } from '@virtfleet/testing';
-import { Fleet } from './support/fleet';
+import { waitFor, Fleet } from '@virtfleet/testing';
 
 describe('hosts of one fleet', () => {
   let fleet: Fleet;

@@ -1,6 +1,5 @@
 import { Redis } from 'ioredis';
-import { eventStream, waitFor, webhookReceiver } from '@virtfleet/testing';
-import { Fleet, hostProcesses, type JobView } from './support/fleet';
+import { eventStream, waitFor, webhookReceiver, Fleet, hostProcesses, type JobView } from '@virtfleet/testing';
 import { verifySignature } from './support/signature';
 
 // The job engine with real processes: the built API and agent, real PostgreSQL and Redis, real

@@ -1,6 +1,5 @@
 import { join } from 'node:path';
-import { guestFixtures, REPO_ROOT, waitFor, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
+import { guestFixtures, REPO_ROOT, waitFor, type GuestFixtures, Fleet, onHost, removeDomains, TINY_KERNEL_BOOT } from '@virtfleet/testing';
 
 // Issue 8: libvirt networks and NICs through the API on the real libvirtd (TCG), each step
 // checked with virsh, ip and bridge on the host. Every address is in 10.213.0.0/16 on bridges

@@ -1,8 +1,7 @@
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createHash } from 'node:crypto';
-import { guestFixtures, type GuestFixtures } from '@virtfleet/testing';
-import { Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from './support/fleet';
+import { guestFixtures, type GuestFixtures, Fleet, onHost, type JobView, removeDomains, TINY_KERNEL_BOOT } from '@virtfleet/testing';
 
 // Issue 7, acceptance 4: internal snapshots of the tiny guest through the API, on the real
 // libvirtd (TCG): create on a running and on a shut-off VM, list as virsh shows it, revert (the

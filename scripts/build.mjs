@@ -1,4 +1,4 @@
-// Compiles apps/*/src and libs/*/src to dist/ with swc (type checking is `npm run typecheck`).
+// Compiles apps/*/src, libs/*/src and bench/ to dist/ with swc (type checking is `npm run typecheck`).
 // swc rewrites the @virtfleet/* path aliases to relative requires, so dist runs on plain Node.
 import { transformFile } from '@swc/core';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
@@ -39,25 +39,24 @@ const t0 = performance.now();
 await rm(out, { recursive: true, force: true });
 let n = 0;
 const jobs = [];
-for (const group of ['apps', 'libs']) {
-  for (const project of await readdir(join(root, group))) {
-    const src = join(root, group, project, 'src');
-    try {
-      for await (const file of sources(src)) {
-        jobs.push(
-          (async () => {
-            const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
-            const { code, map } = await transformFile(file, { ...swcOptions, filename: file, sourceFileName: relative(dirname(target), file) });
-            await mkdir(dirname(target), { recursive: true });
-            await writeFile(target, `${code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
-            if (map) await writeFile(`${target}.map`, map);
-            n++;
-          })(),
-        );
-      }
-    } catch (e) {
-      if (e.code !== 'ENOENT') throw e;
+const roots = [join(root, 'bench')];
+for (const group of ['apps', 'libs']) for (const project of await readdir(join(root, group))) roots.push(join(root, group, project, 'src'));
+for (const src of roots) {
+  try {
+    for await (const file of sources(src)) {
+      jobs.push(
+        (async () => {
+          const target = join(out, relative(root, file)).replace(/\.ts$/, '.js');
+          const { code, map } = await transformFile(file, { ...swcOptions, filename: file, sourceFileName: relative(dirname(target), file) });
+          await mkdir(dirname(target), { recursive: true });
+          await writeFile(target, `${code}\n//# sourceMappingURL=${target.split('/').pop()}.map\n`);
+          if (map) await writeFile(`${target}.map`, map);
+          n++;
+        })(),
+      );
     }
+  } catch (e) {
+    if (e.code !== 'ENOENT') throw e;
   }
 }
 await Promise.all(jobs);

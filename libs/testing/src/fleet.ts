@@ -1,7 +1,11 @@
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManagedProcess, NodeCommandRunner, assertSucceeded } from '@virtfleet/exec';
-import { REPO_ROOT, createTestDatabase, freePort, testServices, waitFor, type TestDatabase } from '@virtfleet/testing';
+import { createTestDatabase, type TestDatabase } from './database';
+import { REPO_ROOT } from './paths';
+import { freePort } from './ports';
+import { testServices } from './test-env';
+import { waitFor } from './wait';
 
 export interface JobView {
   id: string;
@@ -158,6 +162,12 @@ export class Fleet {
       headers: { authorization: `Bearer ${this.adminToken}`, 'content-type': 'application/json', ...headers },
       body: JSON.stringify(body),
     });
+    const text = await res.text();
+    return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
+  }
+
+  async delete(path: string): Promise<{ status: number; body: Record<string, unknown> }> {
+    const res = await fetch(new URL(path, this.url), { method: 'DELETE', headers: { authorization: `Bearer ${this.adminToken}` } });
     const text = await res.text();
     return { status: res.status, body: (text ? JSON.parse(text) : {}) as Record<string, unknown> };
   }

@@ -6,3 +6,6 @@ export { REPO_ROOT } from './paths';
 export { services, parseEnvLines } from './services';
 export * from './http-peers';
 export { guestFixtures, type GuestFixtures, GUEST_FIXTURES_SH, DEFAULT_FIXTURES_DIR } from './guest-fixtures';
+export * from './fleet';
+export { default as startTestServices } from './global-setup';
+export { default as stopTestServices } from './global-teardown';
