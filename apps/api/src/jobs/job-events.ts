@@ -39,16 +39,22 @@ export class JobEvents {
     return () => this.emitter.off('vm', listener);
   }
 
-  /** Resolves when the job is reported final here, or after `ms`; whichever comes first. */
-  waitFinished(jobId: string, ms: number): Promise<void> {
-    return new Promise((resolve) => {
-      const done = () => {
+  /**
+   * Listens for the job's end from now on: `ended` resolves when it is reported final here, or
+   * after `ms`, whichever comes first. Listen before reading the row, or an end that lands
+   * between the read and the listening is missed (the reader would sleep the full `ms`).
+   */
+  watchFinished(jobId: string, ms: number): { ended: Promise<void>; stop(): void } {
+    let stop = () => undefined as void;
+    const ended = new Promise<void>((resolve) => {
+      stop = () => {
         clearTimeout(timer);
-        this.emitter.off(jobId, done);
+        this.emitter.off(jobId, stop);
         resolve();
       };
-      const timer = setTimeout(done, ms);
-      this.emitter.once(jobId, done);
+      const timer = setTimeout(stop, ms);
+      this.emitter.once(jobId, stop);
     });
+    return { ended, stop };
   }
 }

@@ -232,12 +232,21 @@ export class JobsService {
   async get(id: string, waitSeconds = 0): Promise<Job> {
     const deadline = Date.now() + Math.min(waitSeconds, this.config.maxWaitSeconds) * 1000;
     for (;;) {
-      const job = await this.sql.byId(id);
-      if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
-      const left = deadline - Date.now();
-      if (isFinalJobState(job.state as JobState) || left <= 0) return job;
       // Woken at once by a report applied on this replica; re-read at least every second otherwise.
-      await this.events.waitFinished(id, Math.min(left, 1_000));
+      const watch = this.events.watchFinished(id, Math.max(0, Math.min(deadline - Date.now(), 1_000)));
+      const job = await this.sql.byId(id).catch((err: unknown) => {
+        watch.stop();
+        throw err;
+      });
+      if (!job) {
+        watch.stop();
+        throw new ApiError(404, 'job_not_found', `no job ${id}`);
+      }
+      if (isFinalJobState(job.state as JobState) || deadline - Date.now() <= 0) {
+        watch.stop();
+        return job;
+      }
+      await watch.ended;
     }
   }
 
