@@ -25,7 +25,7 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
   let stranger: { id: string; agentToken: string };
 
   beforeAll(async () => {
-    api = await ApiHarness.start({ VIRTFLEET_HEARTBEAT_INTERVAL_MS: '200', VIRTFLEET_MISSED_HEARTBEATS: '3' });
+    api = await ApiHarness.start({ VIRTFLEET_HEARTBEAT_INTERVAL_MS: '200', VIRTFLEET_MISSED_HEARTBEATS: '3', VIRTFLEET_TEST_JOBS: '1' });
     host = await api.host('rep');
     stranger = await api.host('stranger');
   });
@@ -79,6 +79,33 @@ describe('agent reports (fenced by attempt) and ?wait', () => {
     expect((await report([{ kind: 'failed', jobId: job.id, attempt: 2, error: { code: 'x', message: 'y' } }])).body.outcomes).toEqual([
       'job_final',
     ]);
+  });
+
+  it('a batch about many jobs: claimed together, ended together, each outcome in its place and order', async () => {
+    const noop = async () => (await api.call<JobBody>('POST', '/v1/jobs', { body: { type: 'noop', hostId: host.id, payload: {} } })).body.id;
+    const ids = [await noop(), await noop(), await noop(), await noop()];
+    const [a, b, c, d] = ids as [string, string, string, string];
+    await api.call('POST', `/v1/jobs/${d}/cancel`); // not started: cancelled at once
+    const started = await report(ids.map((jobId) => ({ kind: 'started', jobId })));
+    expect(started.body).toEqual({ outcomes: ['applied', 'applied', 'applied', 'job_final'], attempts: [1, 1, 1, null] });
+    expect((await report([{ kind: 'started', jobId: c }])).body.attempts).toEqual([2]); // c redelivered
+
+    const other = (await api.call<JobBody>('POST', '/v1/jobs', { body: { type: 'noop', hostId: stranger.id, payload: {} } })).body.id;
+    const ended = await report([
+      { kind: 'succeeded', jobId: a, attempt: 1, result: {} },
+      { kind: 'failed', jobId: b, attempt: 1, error: { code: 'boom', message: 'it broke' } },
+      { kind: 'succeeded', jobId: c, attempt: 1, result: {} }, // the older delivery's
+      { kind: 'progress', jobId: c, attempt: 2, progress: 50 }, // then, in order, the current one's
+      { kind: 'succeeded', jobId: c, attempt: 2, result: 42 },
+      { kind: 'succeeded', jobId: other, attempt: 1, result: {} }, // another host's job
+    ]);
+    expect(ended.body.outcomes).toEqual(['applied', 'applied', 'stale_attempt', 'applied', 'invalid_result', 'job_not_found']);
+    const job = async (id: string) => (await api.call<JobBody>('GET', `/v1/jobs/${id}`)).body;
+    expect(await job(a)).toMatchObject({ state: 'succeeded', progress: 100, result: {} });
+    expect(await job(b)).toMatchObject({ state: 'failed', error: { code: 'boom', message: 'it broke' } });
+    expect(await job(c)).toMatchObject({ state: 'failed', progress: 50, error: expect.objectContaining({ code: 'result_invalid' }) });
+    expect(await job(d)).toMatchObject({ state: 'cancelled' });
+    expect(await job(other)).toMatchObject({ state: 'queued' });
   });
 
   it('a failure carries the command, exit code and stderr tail, and undoes the inventory change', async () => {

@@ -3,8 +3,8 @@ import type { Prisma } from '@prisma/client';
 import {
   isJobType,
   jobCatalog,
-  type JobError,
   type JobReport,
+  type JobType,
   type ReportAck,
   type ReportBatchAnswer,
   type ReportOutcome,
@@ -32,25 +32,83 @@ export class ReportsService {
   ) {}
 
   /**
-   * Reports about one job are applied in the order sent; different jobs' reports in parallel
-   * (an agent running 50 jobs sends them in one batch).
+   * Reports about one job are applied in the order sent; different jobs' reports together: the
+   * n-th report of each job goes in wave n, and within a wave the claims are one statement and
+   * the plain ends another (an agent running 50 jobs sends them in one batch).
    */
   async applyBatch(hostId: string, reports: JobReport[]): Promise<ReportBatchAnswer> {
     const outcomes: ReportOutcome[] = new Array<ReportOutcome>(reports.length);
     const attempts: Array<number | null> = new Array<number | null>(reports.length).fill(null);
-    const byJob = new Map<string, number[]>();
-    reports.forEach((r, i) => byJob.set(r.jobId, [...(byJob.get(r.jobId) ?? []), i]));
-    await Promise.all(
-      [...byJob.values()].map(async (indexes) => {
-        for (const i of indexes) {
-          const r = reports[i] as JobReport;
-          const ack = r.kind === 'started' ? await this.claim(hostId, r.jobId) : { outcome: await this.apply(hostId, r) };
-          outcomes[i] = ack.outcome;
-          attempts[i] = ack.attempt ?? null;
-        }
+    const waves: number[][] = [];
+    const seen = new Map<string, number>();
+    reports.forEach((r, i) => {
+      const n = seen.get(r.jobId) ?? 0;
+      seen.set(r.jobId, n + 1);
+      (waves[n] ??= []).push(i);
+    });
+    for (const wave of waves) {
+      const starts = wave.filter((i) => reports[i]?.kind === 'started');
+      const ends = wave.filter((i) => reports[i]?.kind === 'succeeded' || reports[i]?.kind === 'failed');
+      const rest = wave.filter((i) => !starts.includes(i) && !ends.includes(i));
+      const claimed = this.claimMany(
+        hostId,
+        starts.map((i) => (reports[i] as JobReport).jobId),
+      ).then((acks) =>
+        starts.forEach((i, k) => {
+          outcomes[i] = acks[k]?.outcome ?? 'job_not_found';
+          attempts[i] = acks[k]?.attempt ?? null;
+        }),
+      );
+      const ended = this.finishMany(
+        hostId,
+        ends.map((i) => reports[i] as EndReport),
+      ).then((o) => ends.forEach((i, k) => (outcomes[i] = o[k] ?? 'job_not_found')));
+      const others = rest.map(async (i) => {
+        outcomes[i] = await this.apply(hostId, reports[i] as Exclude<JobReport, { kind: 'started' }>);
+      });
+      await Promise.all([claimed, ended, ...others]);
+    }
+    return { outcomes, attempts };
+  }
+
+  /** claim() for many jobs: one statement for those that can run; the rest one by one (cancelled, expired, gone). */
+  private async claimMany(hostId: string, jobIds: string[]): Promise<ReportAck[]> {
+    if (jobIds.length <= 1) return Promise.all(jobIds.map((id) => this.claim(hostId, id)));
+    const rows = new Map((await this.sql.claimMany(jobIds, hostId, new Date())).map((row) => [row.id, row]));
+    return Promise.all(
+      jobIds.map(async (id) => {
+        const row = rows.get(id);
+        if (!row) return this.claim(hostId, id);
+        this.events.publish({ event: 'job.updated', job: jobView(row) });
+        return { outcome: 'applied' as const, attempt: row.attempt };
       }),
     );
-    return { outcomes, attempts };
+  }
+
+  /** The ends of many jobs: one read, one statement for those that change nothing else, the rest one by one. */
+  private async finishMany(hostId: string, reports: EndReport[]): Promise<ReportOutcome[]> {
+    if (reports.length <= 1) return Promise.all(reports.map((r) => this.apply(hostId, r)));
+    const jobs = new Map((await this.sql.ofHostMany(reports.map((r) => r.jobId), hostId)).map((j) => [j.id, j]));
+    const outcomes: ReportOutcome[] = new Array<ReportOutcome>(reports.length);
+    const plain: Array<{ k: number; outcome: ReportOutcome; id: string; attempt: number; end: JobEnd }> = [];
+    await Promise.all(
+      reports.map(async (r, k) => {
+        const job = jobs.get(r.jobId);
+        if (!job || !isJobType(job.type)) return void (outcomes[k] = 'job_not_found');
+        const { end, outcome } = endOf(job.type, r);
+        if ((await this.lifecycle.sideEffects(job, end)).none) plain.push({ k, outcome, id: job.id, attempt: r.attempt, end });
+        else outcomes[k] = (await this.lifecycle.finish(job, end, r.attempt)) ? outcome : await this.whyNot(hostId, r.jobId);
+      }),
+    );
+    const rows = new Map((plain.length ? await this.sql.endMany(plain) : []).map((row) => [row.id, row]));
+    await Promise.all(
+      plain.map(async (p) => {
+        const row = rows.get(p.id);
+        if (row) await this.lifecycle.ended(row);
+        outcomes[p.k] = row ? p.outcome : await this.whyNot(hostId, p.id);
+      }),
+    );
+    return outcomes;
   }
 
   /** A delivery starts: the job runs as the next attempt; every older attempt is fenced off. */
@@ -117,26 +175,15 @@ export class ReportsService {
         return 'applied';
       }
       case 'succeeded':
-        return this.finish(hostId, r, r.result);
       case 'failed':
-        return this.finish(hostId, r, undefined, r.error);
+        return this.finish(hostId, r);
     }
   }
 
-  private async finish(hostId: string, r: Exclude<JobReport, { kind: 'started' }>, result: unknown, error?: JobError): Promise<ReportOutcome> {
+  private async finish(hostId: string, r: EndReport): Promise<ReportOutcome> {
     const job = await this.sql.ofHost(r.jobId, hostId);
     if (!job || !isJobType(job.type)) return 'job_not_found';
-    let end: JobEnd;
-    let outcome: ReportOutcome = 'applied';
-    if (error) end = { state: endStateOf(error), error };
-    else {
-      const p = jobCatalog[job.type].result.safeParse(result);
-      if (p.success) end = { state: 'succeeded', result: p.data };
-      else {
-        outcome = 'invalid_result';
-        end = { state: 'failed', error: { code: 'result_invalid', message: `agent sent a result that does not match ${job.type}: ${p.error.message}` } };
-      }
-    }
+    const { end, outcome } = endOf(job.type, r);
     return (await this.lifecycle.finish(job, end, r.attempt)) ? outcome : this.whyNot(hostId, r.jobId);
   }
 
@@ -146,4 +193,17 @@ export class ReportsService {
     this.log.debug(`report for job ${jobId} refused: ${outcome}`);
     return outcome;
   }
+}
+
+type EndReport = Extract<JobReport, { kind: 'succeeded' | 'failed' }>;
+
+/** How a succeeded or failed report ends its job: a result that does not fit the type's schema fails it. */
+function endOf(type: JobType, r: EndReport): { end: JobEnd; outcome: ReportOutcome } {
+  if (r.kind === 'failed') return { end: { state: endStateOf(r.error), error: r.error }, outcome: 'applied' };
+  const p = jobCatalog[type].result.safeParse(r.result);
+  if (p.success) return { end: { state: 'succeeded', result: p.data }, outcome: 'applied' };
+  return {
+    end: { state: 'failed', error: { code: 'result_invalid', message: `agent sent a result that does not match ${type}: ${p.error.message}` } },
+    outcome: 'invalid_result',
+  };
 }

@@ -70,12 +70,16 @@ export class JobSql implements OnModuleDestroy {
     await this.pool.end();
   }
 
-  private async one(q: QueryConfig): Promise<Job | undefined> {
+  private async many(q: QueryConfig): Promise<Job[]> {
     try {
-      return (await this.pool.query<Job>(q)).rows[0];
+      return (await this.pool.query<Job>(q)).rows;
     } catch (err) {
       throw isConnectionError(err) ? new DatabaseUnavailableError(err) : err;
     }
+  }
+
+  private async one(q: QueryConfig): Promise<Job | undefined> {
+    return (await this.many(q))[0];
   }
 
   /** INSERT … RETURNING: the new row. Errors carry PostgreSQL's code (23503 no such host, 23505 key taken). */
@@ -136,6 +140,47 @@ export class JobSql implements OnModuleDestroy {
                AND ("expiresAt" IS NULL OR "expiresAt" > $3)
              RETURNING *`,
       values: [id, hostId, utc(now), LIVE],
+    });
+  }
+
+  /** claim() for many jobs of one host in one statement (an agent's batch of reports): the rows claimed. */
+  claimMany(ids: readonly string[], hostId: string, now: Date): Promise<Job[]> {
+    return this.many({
+      name: 'job-claim-many',
+      text: `UPDATE "Job" SET "state" = 'running', "attempt" = "attempt" + 1, "startedAt" = $3, "progress" = 0, "updatedAt" = $3
+             WHERE "id" = ANY($1::uuid[]) AND "hostId" = $2 AND "state" = ANY($4::"JobState"[]) AND "cancelRequestedAt" IS NULL
+               AND ("expiresAt" IS NULL OR "expiresAt" > $3)
+             RETURNING *`,
+      values: [ids, hostId, utc(now), LIVE],
+    });
+  }
+
+  /** ofHost() for many. */
+  ofHostMany(ids: readonly string[], hostId: string): Promise<Job[]> {
+    return this.many({ name: 'job-of-host-many', text: 'SELECT * FROM "Job" WHERE "id" = ANY($1::uuid[]) AND "hostId" = $2', values: [ids, hostId] });
+  }
+
+  /** end() for many jobs in one statement: the rows that ended (the others had ended, or were on another attempt). */
+  endMany(ends: ReadonlyArray<{ id: string; attempt?: number | undefined; end: JobEndData }>): Promise<Job[]> {
+    const ok = (e: JobEndData) => e.state === 'succeeded';
+    return this.many({
+      name: 'job-end-many',
+      text: `UPDATE "Job" AS j SET "state" = v.state, "finishedAt" = $1, "updatedAt" = $1,
+               "result" = CASE WHEN v.state = 'succeeded' THEN v.result ELSE j."result" END,
+               "progress" = CASE WHEN v.state = 'succeeded' THEN 100 ELSE j."progress" END,
+               "error" = v.error
+             FROM unnest($2::uuid[], $3::"JobState"[], $4::jsonb[], $5::jsonb[], $6::int[]) AS v(id, state, result, error, attempt)
+             WHERE j."id" = v.id AND j."state" = ANY($7::"JobState"[]) AND (v.attempt IS NULL OR j."attempt" = v.attempt)
+             RETURNING j.*`,
+      values: [
+        utc(new Date()),
+        ends.map((e) => e.id),
+        ends.map((e) => e.end.state),
+        ends.map((e) => (e.end.state === 'succeeded' ? json(e.end.result) : null)),
+        ends.map((e) => (ok(e.end) ? null : json((e.end as { error: unknown }).error))),
+        ends.map((e) => e.attempt ?? null),
+        LIVE,
+      ],
     });
   }
 

@@ -6,9 +6,9 @@ import { PrismaService } from '../db/prisma.service';
 import { effectsOf } from './job-effects';
 import { JobEvents } from './job-events';
 import { jobView } from './job.view';
-import type { ChangedVm } from '../vms/vm-store';
 import { WebhookSender } from '../webhooks/webhook-sender.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
+import type { Webhook } from '@prisma/client';
 
 /** States a job can still leave. */
 export const LIVE_STATES: JobState[] = ['pending', 'queued', 'running'];
@@ -46,9 +46,13 @@ export class JobLifecycle {
    * Returns false when it was not: it had ended already, or the attempt was fenced off.
    */
   async finish(job: Job, end: JobEnd, attempt?: number): Promise<boolean> {
-    // A parent's end changes nothing in the inventory: its children's ends did.
-    const effects = isJobType(job.type) && !job.group ? effectsOf(job.type) : undefined;
-    const hooks = await this.webhooks.matching('job.finished', job);
+    const { effects, hooks, none } = await this.sideEffects(job, end);
+    // One statement when nothing else changes with the job; a transaction otherwise.
+    if (none) {
+      const row = await this.sql.end(job.id, attempt, end);
+      if (row) await this.ended(row);
+      return row !== undefined;
+    }
     const data = {
       state: end.state,
       finishedAt: new Date(),
@@ -57,30 +61,42 @@ export class JobLifecycle {
         : { error: end.error as Prisma.InputJsonValue }),
     };
     const where = { id: job.id, state: { in: LIVE_STATES }, ...(attempt !== undefined ? { attempt } : {}) };
-    let vms: ChangedVm[] = [];
-    const endIn = async (tx: Prisma.TransactionClient) => {
+    const done = await this.db.$transaction(async (tx) => {
       const [row] = await tx.job.updateManyAndReturn({ where, data });
       if (!row) return null;
-      const changed =
-        end.state === 'succeeded'
+      const vms =
+        (end.state === 'succeeded'
           ? await effects?.onSuccess?.(tx, job, end.result as never, job.payload as never)
-          : await effects?.onFailure?.(tx, job, job.payload as never);
-      vms = changed ?? [];
-      const ended = jobView(row);
-      await this.webhooks.enqueue(tx, hooks, 'job.finished', ended);
-      return ended;
-    };
-    // One statement when nothing else changes with the job; a transaction otherwise.
-    const needsTx = hooks.length > 0 || (end.state === 'succeeded' ? effects?.onSuccess : effects?.onFailure) !== undefined;
-    const ended = needsTx ? await this.db.$transaction(endIn) : await this.sql.end(job.id, attempt, end).then((row) => (row ? jobView(row) : null));
-    if (!ended) return false;
-    this.events.publish({ event: 'job.finished', job: ended });
-    for (const vm of vms) {
+          : await effects?.onFailure?.(tx, job, job.payload as never)) ?? [];
+      await this.webhooks.enqueue(tx, hooks, 'job.finished', jobView(row));
+      return { row, vms };
+    });
+    if (!done) return false;
+    this.events.publish({ event: 'job.finished', job: jobView(done.row) });
+    for (const vm of done.vms) {
       this.events.publishVm({ event: vm.status === 'removed' ? 'vm.removed' : 'vm.updated', vm: { ...vm, hostId: job.hostId } });
     }
     if (hooks.length) this.sender.kick();
-    if (job.parentId) await this.settleParent(job.parentId);
+    if (done.row.parentId) await this.settleParent(done.row.parentId);
     return true;
+  }
+
+  /**
+   * What else ending this job changes: the job type's inventory effect and the webhooks that
+   * hear of it. Neither: its end is one statement (JobSql.end, or endMany for a batch).
+   */
+  async sideEffects(job: Job, end: JobEnd): Promise<{ effects: ReturnType<typeof effectsOf>; hooks: Webhook[]; none: boolean }> {
+    // A parent's end changes nothing in the inventory: its children's ends did.
+    const effects = isJobType(job.type) && !job.group ? effectsOf(job.type) : undefined;
+    const hooks = await this.webhooks.matching('job.finished', job);
+    const none = !hooks.length && !(end.state === 'succeeded' ? effects?.onSuccess : effects?.onFailure);
+    return { effects, hooks, none };
+  }
+
+  /** After a job ended in one statement: the event (wakes ?wait= readers, SSE; the dispatcher sends its lock's next job), and its parent's progress. */
+  async ended(row: Job): Promise<void> {
+    this.events.publish({ event: 'job.finished', job: jobView(row) });
+    if (row.parentId) await this.settleParent(row.parentId);
   }
 
   /**
