@@ -8,16 +8,20 @@ import { ratio, since, summarize, type Summary } from './lib/stats';
 // through the API; and BullMQ's own add → process → complete, seen through its queue events.
 
 const CONCURRENCY = 16; // the agent's (VIRTFLEET_AGENT_CONCURRENCY) and the raw worker's
-const IN_FLIGHT = 64; // HTTP submits at once (a service submitting in parallel)
+const IN_FLIGHT = 64; // single-job HTTP submits at once (a service submitting in parallel)
+const BATCH = 500; // jobs per POST /v1/jobs/batch
+const BATCHES_IN_FLIGHT = 4;
 
 interface Sizes {
   throughputJobs: number;
+  /** The one-request-per-job variant (slower: fewer jobs). */
+  singleJobs: number;
   latencyJobs: number;
   rounds: number;
 }
 
-const FULL: Sizes = { throughputJobs: 20_000, latencyJobs: 500, rounds: 2 };
-const SMOKE: Sizes = { throughputJobs: 200, latencyJobs: 20, rounds: 1 };
+const FULL: Sizes = { throughputJobs: 20_000, singleJobs: 5_000, latencyJobs: 500, rounds: 2 };
+const SMOKE: Sizes = { throughputJobs: 200, singleJobs: 100, latencyJobs: 20, rounds: 1 };
 
 /** Raw BullMQ: addBulk in chunks, a worker that does nothing, until every job completed. */
 async function rawThroughput(redisUrl: string, n: number): Promise<number> {
@@ -65,18 +69,26 @@ async function rawLatency(redisUrl: string, n: number): Promise<number[]> {
   return samples;
 }
 
-/** Ours: IN_FLIGHT submitters over HTTP, until the API says every job succeeded. */
-async function oursThroughput(fleet: Fleet, n: number): Promise<{ perSecond: number; submitPerSecond: number }> {
+/** Ours: jobs submitted over HTTP (POST /v1/jobs/batch, or one POST /v1/jobs each), until the API says every one succeeded. */
+async function oursThroughput(fleet: Fleet, n: number, batched: boolean): Promise<{ perSecond: number; submitPerSecond: number }> {
   const before = await succeeded(fleet);
   const t0 = performance.now();
   let next = 0;
-  const submitter = async () => {
+  const single = async () => {
     while (next < n) {
       next++;
       await fleet.submit('noop', {});
     }
   };
-  await Promise.all(Array.from({ length: IN_FLIGHT }, submitter));
+  const batches = async () => {
+    while (next < n) {
+      const size = Math.min(BATCH, n - next);
+      next += size;
+      const r = await fleet.post('/v1/jobs/batch', { jobs: Array.from({ length: size }, () => ({ type: 'noop', hostId: fleet.hostId, payload: {} })) });
+      if (r.status !== 202) throw new Error(`batch submit: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`);
+    }
+  };
+  await Promise.all(batched ? Array.from({ length: BATCHES_IN_FLIGHT }, batches) : Array.from({ length: IN_FLIGHT }, single));
   const submitMs = since(t0);
   while ((await succeeded(fleet)) - before < n) await new Promise((r) => setTimeout(r, 20));
   return { perSecond: (n / since(t0)) * 1000, submitPerSecond: (n / submitMs) * 1000 };
@@ -115,13 +127,15 @@ export const pipeline: Bench = {
     try {
       const raw = { tput: [] as number[], lat: [] as number[] };
       const ours = { tput: [] as number[], submit: [] as number[], lat: [] as number[] };
+      const single = await oursThroughput(fleet, size.singleJobs, false);
+      log(`one request per job: ${single.perSecond.toFixed(0)} jobs/s`);
       // Warm both sides (JIT, connections, query plans) before measuring.
       await oursLatency(fleet, Math.min(20, size.latencyJobs));
       await rawLatency(fleet.redisUrl, Math.min(20, size.latencyJobs));
       for (let round = 1; round <= size.rounds; round++) {
         log(`round ${round}/${size.rounds}: throughput, ${size.throughputJobs} jobs each`);
         raw.tput.push(await rawThroughput(fleet.redisUrl, size.throughputJobs));
-        const o = await oursThroughput(fleet, size.throughputJobs);
+        const o = await oursThroughput(fleet, size.throughputJobs, true);
         ours.tput.push(o.perSecond);
         ours.submit.push(o.submitPerSecond);
         log(`round ${round}: raw ${raw.tput.at(-1)?.toFixed(0)} jobs/s, ours ${o.perSecond.toFixed(0)} jobs/s; latency, ${size.latencyJobs} sequential jobs each`);
@@ -136,12 +150,13 @@ export const pipeline: Bench = {
       return {
         tables: [
           {
-            title: `Throughput (jobs/s, median of ${size.rounds} rounds of ${size.throughputJobs} jobs; worker concurrency ${CONCURRENCY}; ours submitted over HTTP ${IN_FLIGHT} at a time)`,
+            title: `Throughput (jobs/s, median of ${size.rounds} rounds of ${size.throughputJobs} jobs; worker concurrency ${CONCURRENCY}; ours submitted with POST /v1/jobs/batch, ${BATCH} a request, ${BATCHES_IN_FLIGHT} requests at a time; raw with addBulk of 1,000)`,
             columns: ['', 'raw BullMQ', 'virtfleet', 'virtfleet / raw'],
             rows: [
               ['jobs/s, submit to all succeeded', rawT.toFixed(0), oursT.toFixed(0), ratio(oursT, rawT)],
               ['rounds', raw.tput.map((v) => v.toFixed(0)).join(', '), ours.tput.map((v) => v.toFixed(0)).join(', '), ''],
               ['submit rate alone (jobs/s accepted)', '', median(ours.submit).toFixed(0), ''],
+              [`one POST /v1/jobs per job, ${IN_FLIGHT} at a time (${size.singleJobs} jobs)`, '', single.perSecond.toFixed(0), ratio(single.perSecond, rawT)],
             ],
           },
           {

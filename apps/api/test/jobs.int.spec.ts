@@ -19,7 +19,7 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
   let host: { id: string; agentToken: string };
 
   beforeAll(async () => {
-    api = await ApiHarness.start();
+    api = await ApiHarness.start({ VIRTFLEET_TEST_JOBS: '1' });
     host = await api.host('alpha');
   });
   afterAll(() => api.close(), 60_000); // closing drops the test database: slow on a loaded machine
@@ -153,5 +153,64 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
       expect.arrayContaining(['/v1/jobs', '/v1/jobs/{id}', '/v1/jobs/{id}/logs', '/v1/hosts', '/healthz', '/readyz']),
     );
     expect(JSON.stringify(doc.body.paths['/v1/jobs'])).toContain('create-disk');
+  });
+
+  describe('POST /v1/jobs/batch', () => {
+    const batch = (jobs: unknown[], headers?: Record<string, string>) =>
+      api.call<{ items: JobBody[] } & ErrorBody>('POST', '/v1/jobs/batch', { body: { jobs }, ...(headers ? { headers } : {}) });
+    let other: { id: string };
+    beforeAll(async () => {
+      other = await api.host('batch-b');
+    });
+
+    it('one bad item is a 400 naming its index, and nothing of the batch is written', async () => {
+      const r = await batch([
+        { type: 'noop', hostId: other.id, payload: {} },
+        { type: 'create-disk', hostId: other.id, payload: { name: '../x', sizeGiB: 1 } },
+      ]);
+      expect(r.status).toBe(400);
+      expect(r.body.error.details?.issues?.map((i) => i.path)).toContain('jobs.1.payload.name');
+      const unknown = await batch([{ type: 'no-such-job', hostId: other.id, payload: {} }]);
+      expect(unknown.body.error).toMatchObject({ code: 'job_type_unknown', message: expect.stringContaining('jobs.0:') });
+      expect(await api.db.job.count({ where: { hostId: other.id } })).toBe(0);
+    });
+
+    it('writes every job in order, queues those that wait for nothing in bulk, and replays with its Idempotency-Key', async () => {
+      const jobs = [
+        { type: 'noop', hostId: other.id, payload: {} },
+        { type: 'noop', hostId: other.id, payload: {} },
+        { type: 'sleep', hostId: other.id, payload: { seconds: 1, key: 'k' } },
+        { type: 'sleep', hostId: other.id, payload: { seconds: 1, key: 'k' } },
+      ];
+      const r = await batch(jobs, { 'idempotency-key': 'batch-1' });
+      expect(r.status).toBe(202);
+      expect(r.body.items.map((j) => [j.type, j.state])).toEqual([
+        ['noop', 'queued'],
+        ['noop', 'queued'],
+        ['sleep', 'queued'],
+        ['sleep', 'pending'], // the same lock key as the one before: it waits for it
+      ]);
+      const rows = await api.db.job.findMany({ where: { hostId: other.id }, orderBy: { seq: 'asc' } });
+      expect(rows.map((j) => j.id)).toEqual(r.body.items.map((j) => j.id));
+      expect(await api.queue(other.id).getJobCounts('wait')).toEqual({ wait: 3 });
+
+      const again = await batch(jobs, { 'idempotency-key': 'batch-1' });
+      expect(again.status).toBe(200);
+      expect(again.body.items.map((j) => j.id)).toEqual(r.body.items.map((j) => j.id));
+      expect((await batch(jobs.slice(1), { 'idempotency-key': 'batch-1' })).status).toBe(409);
+      expect(await api.db.job.count({ where: { hostId: other.id } })).toBe(4);
+    });
+
+    it('a type that changes the inventory on submit goes in one transaction with the rest; an unknown host is a 404', async () => {
+      const r = await batch([
+        { type: 'create-disk', hostId: other.id, payload: { name: 'batch-d1', sizeGiB: 1 } },
+        { type: 'noop', hostId: other.id, payload: {} },
+      ]);
+      expect(r.status).toBe(202);
+      expect(await api.db.disk.findFirst({ where: { hostId: other.id, name: 'batch-d1' } })).toMatchObject({ state: 'creating' });
+      const missing = await batch([{ type: 'noop', hostId: '00000000-0000-4000-8000-000000000000', payload: {} }]);
+      expect(missing.status).toBe(404);
+      expect(missing.body.error.code).toBe('host_not_found');
+    });
   });
 });

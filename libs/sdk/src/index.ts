@@ -20,7 +20,7 @@ export type {
   WatchEvent,
   WatchEventName,
 } from './job';
-export { JobsResource, type JobFilter, type RunOptions, type SubmitOptions, type WaitOptions, type WatchFilter } from './jobs.resource';
+export { JobsResource, type BatchItem, type JobFilter, type RunOptions, type SubmitOptions, type WaitOptions, type WatchFilter } from './jobs.resource';
 export {
   VM_ACTIONS,
   VmsResource,

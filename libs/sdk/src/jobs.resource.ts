@@ -15,6 +15,11 @@ export interface SubmitOptions extends CallOptions {
   timeoutSeconds?: number;
 }
 
+/** One job of a batch: its type and payload, typed together, and submit's options. */
+export type BatchItem = {
+  [T in JobType]: { type: T; payload: JobPayloadInput<T> } & Omit<SubmitOptions, keyof CallOptions>;
+}[JobType];
+
 export interface WaitOptions<T extends JobType = JobType> {
   /** Give up (TimeoutError) after this long; default: wait until the job ends. */
   timeoutSeconds?: number;
@@ -68,6 +73,15 @@ export class JobsResource {
   submit<T extends JobType>(type: T, payload: JobPayloadInput<T>, opts: SubmitOptions = {}): Promise<LeafJob<T>> {
     const { idempotencyKey, signal, ...rest } = opts;
     return this.http.json('POST', '/v1/jobs', { body: { type, payload, ...rest }, idempotencyKey, signal });
+  }
+
+  /**
+   * POST /v1/jobs/batch: up to 1,000 jobs in one request, in one statement: all or none (400 names
+   * the bad item's index). The jobs in the order given. An Idempotency-Key covers the whole batch.
+   */
+  async submitMany(items: readonly BatchItem[], opts: CallOptions = {}): Promise<LeafJob[]> {
+    const { idempotencyKey, signal } = opts;
+    return (await this.http.json<{ items: LeafJob[] }>('POST', '/v1/jobs/batch', { body: { jobs: items }, idempotencyKey, signal })).items;
   }
 
   /** GET /v1/jobs/:id. T is the caller's word for the job's type; check `job.type` when unsure. */

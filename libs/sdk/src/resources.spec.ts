@@ -1,5 +1,6 @@
 import { VirtfleetClient } from './client';
 import { FakeFetch, fakeJob, jsonResponse, type RecordedRequest } from './fake-fetch';
+import type { BatchItem } from './jobs.resource';
 
 const VM = '44444444-4444-4444-8444-444444444444';
 const DISK = '55555555-5555-4555-8555-555555555555';
@@ -234,5 +235,20 @@ describe('tokens, webhooks, audit, health', () => {
   it('ready answers a 503 instead of throwing it', async () => {
     const { vf } = recorder(() => jsonResponse(503, { status: 'not_ready', checks: { postgres: false, redis: true } }));
     expect(await vf.ready()).toEqual({ status: 'not_ready', checks: { postgres: false, redis: true } });
+  });
+});
+
+describe('jobs.submitMany', () => {
+  it('posts the batch to /v1/jobs/batch with its Idempotency-Key and answers the jobs in order', async () => {
+    const { vf, requests, calls } = recorder(() => jsonResponse(202, { items: [fakeJob('create-disk'), fakeJob('noop')] }));
+    const items: BatchItem[] = [
+      { type: 'create-disk', payload: { name: 'd1', sizeGiB: 1 }, hostId: HOST },
+      { type: 'noop', payload: {}, hostId: HOST, expiresInSeconds: 60 },
+    ];
+    const jobs = await vf.jobs.submitMany(items, { idempotencyKey: 'b1' });
+    expect(jobs.map((j) => j.type)).toEqual(['create-disk', 'noop']);
+    expect(calls()).toEqual(['POST /v1/jobs/batch']);
+    expect(requests[0]?.body).toEqual({ jobs: items });
+    expect(requests[0]?.headers['idempotency-key']).toBe('b1');
   });
 });

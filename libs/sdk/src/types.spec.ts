@@ -136,3 +136,12 @@ describe('SDK types (checked by tsc; see the comment at the top)', () => {
     expect(Object.values(NETWORK_ACTIONS)).toEqual(['start-network', 'stop-network', 'set-network-autostart']);
   });
 });
+
+// A batch item's payload is typed by its own type.
+export async function batchItemsAreTyped(vf: import('./client').VirtfleetClient): Promise<void> {
+  await vf.jobs.submitMany([
+    { type: 'create-disk', payload: { name: 'd1', sizeGiB: 1 } },
+    // @ts-expect-error create-disk's payload has no "size"
+    { type: 'create-disk', payload: { name: 'd2', size: 1 } },
+  ]);
+}

@@ -112,6 +112,54 @@ export class JobSql implements OnModuleDestroy {
     return row;
   }
 
+  /** insert() for many jobs in one statement (all or none), in the order given (seq follows it). */
+  async insertMany(jobs: readonly NewJob[]): Promise<Job[]> {
+    const now = utc(new Date());
+    const col = <T>(f: (j: NewJob) => T) => jobs.map(f);
+    const ids = col(() => randomUUID());
+    const rows = await this.many({
+      name: 'job-insert-many',
+      text: `INSERT INTO "Job" ("id", "type", "hostId", "payload", "lockKey", "concurrencyKey", "concurrencyLimit", "submittedBy", "expiresAt",
+               "timeoutMs", "idempotencyKey", "requestHash", "placement", "parentId", "createdAt", "updatedAt")
+             SELECT v.id, v.type, v."hostId", v.payload, v."lockKey", v."concurrencyKey", v."concurrencyLimit", v."submittedBy", v."expiresAt",
+                    v."timeoutMs", v."idempotencyKey", v."requestHash", v.placement, v."parentId", $15::timestamp(3), $15::timestamp(3)
+             FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamp(3)[],
+                         $10::int[], $11::text[], $12::text[], $13::jsonb[], $14::uuid[]) WITH ORDINALITY AS v(id, type, "hostId", payload, "lockKey",
+                         "concurrencyKey", "concurrencyLimit", "submittedBy", "expiresAt", "timeoutMs", "idempotencyKey", "requestHash", placement, "parentId", n)
+             ORDER BY v.n
+             RETURNING *`,
+      values: [
+        ids,
+        col((j) => j.type),
+        col((j) => j.hostId),
+        col((j) => json(j.payload)),
+        col((j) => j.lockKey),
+        col((j) => j.concurrencyKey ?? null),
+        col((j) => j.concurrencyLimit ?? null),
+        col((j) => j.submittedBy),
+        col((j) => (j.expiresAt ? utc(j.expiresAt) : null)),
+        col((j) => j.timeoutMs),
+        col((j) => j.idempotencyKey),
+        col((j) => j.requestHash),
+        col((j) => json(j.placement)),
+        col((j) => j.parentId ?? null),
+        now,
+      ],
+    });
+    const byId = new Map(rows.map((r) => [r.id, r]));
+    return ids.map((id) => byId.get(id) as Job);
+  }
+
+  /** markQueued() for many. */
+  markQueuedMany(ids: readonly string[]): Promise<Job[]> {
+    const now = utc(new Date());
+    return this.many({
+      name: 'job-queued-many',
+      text: `UPDATE "Job" SET "state" = 'queued', "queuedAt" = $2, "updatedAt" = $2 WHERE "id" = ANY($1::uuid[]) AND "state" = 'pending' RETURNING *`,
+      values: [ids, now],
+    });
+  }
+
   byId(id: string): Promise<Job | undefined> {
     return this.one({ name: 'job-by-id', text: 'SELECT * FROM "Job" WHERE "id" = $1', values: [id] });
   }

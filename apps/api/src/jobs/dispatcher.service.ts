@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Job } from '@prisma/client';
+import type { JobsOptions } from 'bullmq';
 import { jobCatalog, isJobType, type QueuedJobData } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { JobSql } from '../db/job-sql.service';
@@ -38,6 +39,25 @@ const SELECT = {
   seq: true,
   timeoutMs: true,
 } as const;
+
+type Queueable = Pick<Dispatchable, 'id' | 'type' | 'hostId' | 'payload' | 'timeoutMs'>;
+
+/** A job as BullMQ holds it: the row id as its id (a second add is a no-op), its type's attempts. */
+function queued(job: Queueable): { name: string; data: QueuedJobData; opts: JobsOptions } {
+  if (!isJobType(job.type)) throw new Error(`unknown job type ${job.type}`);
+  return {
+    name: job.type,
+    data: { type: job.type, payload: job.payload, ...(job.timeoutMs ? { timeoutMs: job.timeoutMs } : {}) },
+    opts: {
+      jobId: job.id,
+      attempts: jobCatalog[job.type].attempts,
+      backoff: { type: 'exponential', delay: 1_000 },
+      // History lives in PostgreSQL; Redis keeps only work in flight.
+      removeOnComplete: true,
+      removeOnFail: true,
+    },
+  };
+}
 
 /**
  * The outbox: a job is a PostgreSQL row first (state pending); this puts it on its host queue
@@ -97,17 +117,35 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   /** Puts the job on its host queue; a no-op while BullMQ still has a job of that id. Throws when Redis is down. */
-  async enqueue(job: Pick<Dispatchable, 'id' | 'type' | 'hostId' | 'payload' | 'timeoutMs'>): Promise<void> {
-    if (!isJobType(job.type)) throw new Error(`unknown job type ${job.type}`);
-    const data: QueuedJobData = { type: job.type, payload: job.payload, ...(job.timeoutMs ? { timeoutMs: job.timeoutMs } : {}) };
-    await this.queues.forHost(job.hostId).add(job.type, data, {
-      jobId: job.id,
-      attempts: jobCatalog[job.type].attempts,
-      backoff: { type: 'exponential', delay: 1_000 },
-      // History lives in PostgreSQL; Redis keeps only work in flight.
-      removeOnComplete: true,
-      removeOnFail: true,
-    });
+  async enqueue(job: Queueable): Promise<void> {
+    const { name, data, opts } = queued(job);
+    await this.queues.forHost(job.hostId).add(name, data, opts);
+  }
+
+  /**
+   * dispatch() for a batch: the jobs that wait for nothing go to their host queues in one bulk
+   * add per host and are marked queued in one statement; the others one by one, in order. The
+   * rows as they are now (still pending where Redis was down: the sweep sends those).
+   */
+  async dispatchMany(jobs: Job[]): Promise<Job[]> {
+    const now = new Map<string, Job>();
+    const free = jobs.filter((j) => !j.lockKey && !j.concurrencyKey);
+    for (const hostId of new Set(free.map((j) => j.hostId))) {
+      const mine = free.filter((j) => j.hostId === hostId);
+      try {
+        await this.queues.forHost(hostId).addBulk(mine.map(queued));
+      } catch (err) {
+        this.log.warn(`${mine.length} jobs stay pending: ${(err as Error).message}`);
+        continue;
+      }
+      for (const row of await this.sql.markQueuedMany(mine.map((j) => j.id))) now.set(row.id, row);
+    }
+    for (const job of jobs) {
+      if (!job.lockKey && !job.concurrencyKey) continue;
+      const r = await this.dispatch(job);
+      if (r.job) now.set(job.id, r.job);
+    }
+    return jobs.map((j) => now.get(j.id) ?? j);
   }
 
   /** Sends what is still pending, oldest first; stops at the first failure (Redis down). */

@@ -11,6 +11,7 @@ import { errorSchema, jobSchema, submitJobSchema } from '../openapi/schemas';
 import { jobLogView, jobView } from './job.view';
 import { JobsService, listJobsQuery, submitJobBody, type ListJobsQuery, type SubmitJobBody } from './jobs.service';
 
+const batchBody = z.object({ jobs: z.array(submitJobBody).min(1).max(1000) });
 const statsQuery = z.object({ hostId: z.uuid().optional(), type: z.string().optional() });
 const waitQuery = z.object({ wait: z.coerce.number().min(0).max(3600).default(0) });
 
@@ -38,6 +39,31 @@ export class JobsController {
   ) {
     const { job, replayed } = await this.jobs.submit(body, checkedIdempotencyKey(key), actorOf(who));
     return accepted(reply, job, replayed);
+  }
+
+  @Post('batch')
+  @HttpCode(202)
+  @RequireScope('operate')
+  @ApiOperation({
+    summary: 'Submit up to 1,000 jobs at once',
+    description:
+      'Each item is a POST /v1/jobs body. All are checked first: one bad item (400, its index in the message and path) writes nothing. Then all are written in one statement and sent to their host queues together. Answers 202 with the jobs in the order given. With Idempotency-Key, the same key and body answer the same jobs (200).',
+  })
+  @ApiBody({ schema: { type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', minItems: 1, maxItems: 1000, items: submitJobSchema } } } })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'the same key and body give the same jobs, never a second set' })
+  @ApiResponse({ status: 202, schema: { type: 'object', properties: { items: { type: 'array', items: jobSchema } } } })
+  @ApiResponse({ status: 200, description: 'an Idempotency-Key seen before, with the same body: the jobs it made', schema: { type: 'object', properties: { items: { type: 'array', items: jobSchema } } } })
+  @ApiResponse({ status: 400, description: 'an invalid item: nothing written or enqueued', schema: errorSchema })
+  @ApiResponse({ status: 409, description: 'an Idempotency-Key seen before with another body', schema: errorSchema })
+  async submitBatch(
+    @Body(new ZodPipe(batchBody)) body: z.infer<typeof batchBody>,
+    @Headers('idempotency-key') key: string | undefined,
+    @Res({ passthrough: true }) reply: FastifyReply,
+    @CurrentPrincipal() who: Principal,
+  ) {
+    const { jobs, replayed } = await this.jobs.submitMany(body.jobs, checkedIdempotencyKey(key), actorOf(who));
+    void reply.status(replayed ? 200 : 202);
+    return { items: jobs.map(jobView) };
   }
 
   @Get()

@@ -115,6 +115,56 @@ export class JobsService {
   }
 
   /**
+   * Many jobs in one request (POST /v1/jobs/batch): every body is checked first (one bad body
+   * writes nothing), then all rows are written in one statement (one transaction when a type
+   * changes the inventory on submit) and dispatched together. With an Idempotency-Key, item i
+   * is keyed "<key>#<i>": the same request again answers the same jobs.
+   */
+  async submitMany(bodies: SubmitJobBody[], idempotencyKey: string | undefined, submittedBy: string): Promise<{ jobs: Job[]; replayed: boolean }> {
+    const checked = bodies.map((body, i) => this.checked(body, ['jobs', String(i)]));
+    const keyOf = (i: number) => (idempotencyKey ? `${idempotencyKey}#${i}` : null);
+    const hashes = bodies.map((body, i) => (idempotencyKey ? hashRequest(body.type, body.hostId, checked[i]?.payload) : null));
+    const replay = async () => {
+      if (!idempotencyKey) return null;
+      const prior = await Promise.all(bodies.map((_, i) => this.replay(keyOf(i) as string, hashes[i] ?? undefined)));
+      if (prior.every((j) => j === null)) return null;
+      if (prior.some((j) => j === null)) throw new ApiError(409, 'idempotency_key_reused', 'this Idempotency-Key was used with a different request');
+      return prior as Job[];
+    };
+    const prior = await replay();
+    if (prior) return { jobs: prior, replayed: true };
+    const needsHost = bodies.some((b) => !b.hostId);
+    const fallbackHost = needsHost ? await this.defaultHost() : undefined;
+    const rows = await Promise.all(bodies.map((body, i) => this.rowOf(checked[i] as { type: JobType; payload: unknown }, body, body.hostId ?? (fallbackHost as string), submittedBy)));
+    let jobs: Job[];
+    try {
+      const keyed = rows.map((row, i) => ({ ...row.data, idempotencyKey: keyOf(i), requestHash: hashes[i] ?? null }));
+      jobs = rows.some((row) => row.onSubmit)
+        ? await this.db.$transaction(async (tx) => {
+            const made: Job[] = [];
+            for (const [i, row] of rows.entries()) {
+              const created = await tx.job.create({ data: keyed[i] as (typeof keyed)[number] });
+              await row.onSubmit?.(tx, created);
+              made.push(created);
+            }
+            return made;
+          })
+        : await this.sql.insertMany(keyed);
+    } catch (err) {
+      const code = err instanceof Prisma.PrismaClientKnownRequestError ? err.code : pgCode(err);
+      if (code === 'P2003' || code === '23503') {
+        throw new ApiError(404, 'host_not_found', `no host ${[...new Set(bodies.map((b) => b.hostId).filter(Boolean))].join(' or ')}`);
+      }
+      const raced = idempotencyKey && (code === 'P2002' || code === '23505') ? await replay() : null;
+      if (raced) return { jobs: raced, replayed: true };
+      throw err;
+    }
+    jobs = await this.dispatcher.dispatchMany(jobs);
+    for (const job of jobs) this.events.publish({ event: 'job.created', job: jobView(job) });
+    return { jobs, replayed: false };
+  }
+
+  /**
    * A parent job and its children (a bulk clone), written in one transaction: all of them or
    * none. The parent is never sent to a host; its progress and final state follow its children's
    * (JobLifecycle). The Idempotency-Key and request hash belong to the parent. Children may go to
@@ -173,19 +223,20 @@ export class JobsService {
     return { job: written.job, children: sent, replayed: false };
   }
 
-  /** The job type and its payload, checked against the type's schema (a bad one writes nothing). */
-  private checked(body: SubmitJobBody): { type: JobType; payload: unknown } {
+  /** The job type and its payload, checked against the type's schema (a bad one writes nothing). `at`: where the body sits in the request. */
+  private checked(body: SubmitJobBody, at: string[] = []): { type: JobType; payload: unknown } {
+    const where = at.length ? `${at.join('.')}: ` : '';
     if (!isJobType(body.type)) {
-      throw new ApiError(400, 'job_type_unknown', `unknown job type ${JSON.stringify(body.type)}`, { known: jobTypes });
+      throw new ApiError(400, 'job_type_unknown', `${where}unknown job type ${JSON.stringify(body.type)}`, { known: jobTypes });
     }
     const def = jobCatalog[body.type];
     if (def.testOnly && !this.config.testJobs) {
-      throw new ApiError(400, 'job_type_disabled', `${body.type} is a diagnostic job for test fleets (VIRTFLEET_TEST_JOBS)`);
+      throw new ApiError(400, 'job_type_disabled', `${where}${body.type} is a diagnostic job for test fleets (VIRTFLEET_TEST_JOBS)`);
     }
     const parsed = def.payload.safeParse(body.payload);
-    if (!parsed.success) throw validationError('payload_invalid', parsed.error, ['payload']);
+    if (!parsed.success) throw validationError('payload_invalid', parsed.error, [...at, 'payload']);
     if (body.timeoutSeconds && body.timeoutSeconds * 1000 > def.timeoutMs) {
-      throw new ApiError(400, 'timeout_invalid', `timeoutSeconds: ${body.type} allows at most ${def.timeoutMs / 1000} s`);
+      throw new ApiError(400, 'timeout_invalid', `${where}timeoutSeconds: ${body.type} allows at most ${def.timeoutMs / 1000} s`);
     }
     return { type: body.type, payload: parsed.data };
   }
