@@ -7,7 +7,7 @@ import { ratio, since, summarize, type Summary } from './lib/stats';
 // no-op jobs through HTTP submit → PostgreSQL → Redis → agent → report → PostgreSQL, seen
 // through the API; and BullMQ's own add → process → complete, seen through its queue events.
 
-const CONCURRENCY = 16; // the agent's (VIRTFLEET_AGENT_CONCURRENCY) and the raw worker's
+const CONCURRENCY = 64; // the agent's (VIRTFLEET_AGENT_CONCURRENCY) and the raw worker's: no-op jobs wait on round trips, not CPU
 const IN_FLIGHT = 64; // single-job HTTP submits at once (a service submitting in parallel)
 const BATCH = 500; // jobs per POST /v1/jobs/batch
 const BATCHES_IN_FLIGHT = 4;
