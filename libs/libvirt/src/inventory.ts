@@ -136,15 +136,15 @@ const BENIGN = [
   /^error: this function is not supported by the connection driver: virNetworkGetDHCPLeases$/,
 ];
 
-/** Sorts virsh's `error:` lines; libvirt's own log lines (info/warning) are ignored. */
-export function classifyVirshErrors(stderr: string): VirshErrors {
+/** Sorts virsh's `error:` lines; libvirt's own log lines (info/warning) are ignored. `benign`: more lines that mean no harm. */
+export function classifyVirshErrors(stderr: string, benign: readonly RegExp[] = []): VirshErrors {
   const gone = new Set<string>();
   const unexplained: string[] = [];
   for (const line of stderr.split('\n')) {
     if (!line.startsWith('error: ')) continue;
     const m = GONE.exec(line);
     if (m?.[1] !== undefined) gone.add(m[1]);
-    else if (!BENIGN.some((re) => re.test(line))) unexplained.push(line);
+    else if (!BENIGN.some((re) => re.test(line)) && !benign.some((re) => re.test(line))) unexplained.push(line);
   }
   return { gone, unexplained };
 }
@@ -165,8 +165,8 @@ export interface BatchRun {
   readonly blame: CommandResult;
 }
 
-/** Runs the steps and fails unless every batch ran to its end with only "gone" errors. */
-export async function runVirshBatch(run: RunCommand, uri: string, steps: readonly BatchStep[], nonce = newBatchNonce()): Promise<BatchRun> {
+/** Runs the steps and fails unless every batch ran to its end with only "gone" (or `benign`) errors. */
+export async function runVirshBatch(run: RunCommand, uri: string, steps: readonly BatchStep[], nonce = newBatchNonce(), benign: readonly RegExp[] = []): Promise<BatchRun> {
   const results = await Promise.all(virshBatchCommands(uri, steps, nonce).map((cmd) => run(cmd)));
   const sections = new Map<string, string>();
   const gone = new Set<string>();
@@ -175,7 +175,7 @@ export async function runVirshBatch(run: RunCommand, uri: string, steps: readonl
     if (!out.complete || result.timedOut || result.aborted || result.spawnError) {
       throw new VirshInventoryError(result, 'virsh batch did not run to its end');
     }
-    const errors = classifyVirshErrors(result.stderr);
+    const errors = classifyVirshErrors(result.stderr, benign);
     if (errors.unexplained.length > 0) throw new VirshInventoryError(result, `virsh batch failed: ${errors.unexplained[0]}`);
     out.sections.forEach((text, key) => sections.set(key, text));
     errors.gone.forEach((id) => gone.add(id));
@@ -703,6 +703,20 @@ export function domainUuidCommand(uri: string, name: string): Command {
   return virsh(uri, 'domuuid', '--domain', name);
 }
 
+/**
+ * A power action run in readDomain's own virsh process, before the read: one process start and
+ * libvirt connect instead of two (≈30 ms each). "Already so" is no error (the state read after
+ * it is the judge); any other error line fails the read with virsh's words.
+ */
+export interface PowerStep {
+  verb: 'start' | 'destroy';
+}
+
+const POWER_BENIGN: Record<PowerStep['verb'], readonly RegExp[]> = {
+  start: [/^error: Failed to start domain '/, /^error: Requested operation is not valid: domain is already active$/],
+  destroy: [/^error: Failed to destroy domain '/, /^error: Requested operation is not valid: domain is not running$/],
+};
+
 export function readDomainSteps(uuid: string): BatchStep[] {
   if (!UUID.test(uuid)) throw new Error(`not a UUID: ${uuid}`);
   return [
@@ -740,10 +754,11 @@ async function leasesFor(run: RunCommand, uri: string, facts: DomainXmlFacts): P
  * does not exist. A name is resolved with its own argv-form virsh call, never put in a batch;
  * virsh also accepts an ID or UUID there, so a domain whose XML name differs counts as absent.
  */
-export async function readDomain(run: RunCommand, uri: string, ref: { uuid?: string; name?: string }): Promise<DomainInventory | null> {
+export async function readDomain(run: RunCommand, uri: string, ref: { uuid?: string; name?: string }, first?: PowerStep): Promise<DomainInventory | null> {
   const uuid = await resolveUuid(run, uri, ref);
   if (!uuid) return null;
-  const batch = await runVirshBatch(run, uri, readDomainSteps(uuid));
+  const steps = first ? [{ kind: 'act', id: '', command: `${first.verb} --domain ${uuid}` }, ...readDomainSteps(uuid)] : readDomainSteps(uuid);
+  const batch = await runVirshBatch(run, uri, steps, undefined, first ? POWER_BENIGN[first.verb] : []);
   const xml = requiredSection(batch, `x:${uuid}`, uuid);
   if (!xml) return null;
   const facts = parseDomainXml(xml);

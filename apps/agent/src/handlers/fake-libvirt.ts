@@ -170,7 +170,10 @@ export class FakeLibvirt {
     return this.domains.get(uuid);
   }
 
-  /** The next argv-form `virsh <verb> …` fails with this stderr (e.g. "error: …"), once. */
+  /** Power actions that did something inside batches (start, destroy), as argv words, in order. */
+  readonly batchActions: string[][] = [];
+
+  /** The next `virsh <verb> …` (argv form, or start/destroy in a batch) fails with this stderr (e.g. "error: …"), once. */
   failOnce(verb: string, stderr: string): void {
     this.failures.set(verb, stderr);
   }
@@ -235,6 +238,16 @@ export class FakeLibvirt {
       return { out: `<domainsnapshot>\n  <name>${m[2]}</name>\n  <state>shutoff</state>\n  <creationTime>1795636263</creationTime>\n</domainsnapshot>\n` };
     }
     if (/^net-dhcp-leases --network '[^']*'$/.test(command)) return { out: '' };
+    if (/^(start|destroy) --domain \S+$/.test(command)) {
+      const injected = this.failures.get(command.split(' ')[0] ?? '');
+      if (injected !== undefined) {
+        this.failures.delete(command.split(' ')[0] ?? '');
+        return { err: injected };
+      }
+      const a = this.action(command.split(' '));
+      if (!a.err) this.batchActions.push(command.split(' '));
+      return a;
+    }
     throw new Error(`emulated virsh has no answer for batch command: ${command}`);
   }
 

@@ -108,7 +108,8 @@ describe('VmHandlers', () => {
   const programs = () => runner.calls.map((a) => a[0]);
   const virtInstallCalls = () => runner.calls.filter((a) => a[0] === 'virt-install');
   /** virsh calls that change a domain (batches and domuuid/domstate reads are left out). */
-  const mutating = () => runner.calls.filter((a) => a[0] === 'virsh' && MUTATING.has(a[4] ?? '')).map((a) => a.slice(4));
+  // argv-form virsh calls that change something, then the power actions run inside read batches
+  const mutating = () => [...runner.calls.filter((a) => a[0] === 'virsh' && MUTATING.has(a[4] ?? '')).map((a) => a.slice(4)), ...host.batchActions];
   const failure = (p: Promise<unknown>) => p.then(
     () => {
       throw new Error('expected the handler to fail');
@@ -490,16 +491,28 @@ describe('VmHandlers', () => {
       expect(mutating()).toEqual([]);
     });
 
-    it('takes "already active" from a start that raced another start as done', async () => {
+    it('start and destroy run in the read’s own virsh process (one process, not three)', async () => {
       host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
-      runner.on(['virsh', '-q', '-c', URI, 'start'], (argv) => {
-        host.virsh(argv); // someone else started it a moment before
-        return host.virsh(argv);
-      });
+      await start();
+      await destroy();
+      expect(runner.calls.filter((a) => a[0] === 'virsh')).toHaveLength(2);
+      expect(mutating()).toEqual([
+        ['start', '--domain', VM_UUID],
+        ['destroy', '--domain', VM_UUID],
+      ]);
+    });
 
-      const result = await start();
+    it('a start that fails fails the job with virsh’s words', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
+      host.failOnce('start', "error: Failed to start domain 'vm1'\nerror: internal error: qemu unexpectedly closed the monitor");
+      const err = await failure(start());
+      expect(String((err as Error).message)).toContain('qemu unexpectedly closed the monitor');
+      expect(host.get(VM_UUID)?.state).toBe('shutoff');
+    });
 
-      expect(result.domain.state).toBe('running');
+    it('start of an unknown domain fails vm_not_found', async () => {
+      await expect(start()).rejects.toMatchObject({ name: 'JobFailure', code: 'vm_not_found' });
+      await expect(destroy()).rejects.toMatchObject({ name: 'JobFailure', code: 'vm_not_found' });
     });
   });
 

@@ -143,18 +143,19 @@ export class VmHandlers {
     return this.snapshot(ctx, p.uuid);
   };
 
-  readonly startVm = (p: JobPayload<'start-vm'>, ctx: JobContext) =>
-    this.act(ctx, p.vm, async (dom) => {
-      if (dom.state === 'running') return;
-      if (dom.state === 'paused') throw new JobFailure('vm_paused', `${dom.name} is paused: resume it instead`);
-      await this.virsh(ctx, virshStart(this.d.uri, dom.uuid), ['already_running']);
-    });
+  // start and destroy run in the same virsh process as the read that makes their result (see
+  // PowerStep): a no-op on a domain already so, judged by the state read after the action.
+  readonly startVm = async (p: JobPayload<'start-vm'>, ctx: JobContext) => {
+    const takenAt = new Date().toISOString();
+    const domain = await this.powerThenRead(ctx, p.vm.uuid, 'start');
+    if (domain.state === 'paused') throw new JobFailure('vm_paused', `${domain.name} is paused: resume it instead`);
+    return { domain, takenAt };
+  };
 
-  readonly destroyVm = (p: JobPayload<'destroy-vm'>, ctx: JobContext) =>
-    this.act(ctx, p.vm, async (dom) => {
-      if (dom.state === 'shutoff') return;
-      await this.virsh(ctx, virshDestroy(this.d.uri, dom.uuid), ['not_running']);
-    });
+  readonly destroyVm = async (p: JobPayload<'destroy-vm'>, ctx: JobContext) => {
+    const takenAt = new Date().toISOString();
+    return { domain: await this.powerThenRead(ctx, p.vm.uuid, 'destroy'), takenAt };
+  };
 
   readonly rebootVm = (p: JobPayload<'reboot-vm'>, ctx: JobContext) =>
     this.act(ctx, p.vm, async (dom) => {
@@ -286,6 +287,12 @@ export class VmHandlers {
   }
 
   private run = (ctx: JobContext) => (cmd: Parameters<JobContext['run']>[0]) => ctx.run(cmd, { allowFailure: true });
+
+  private async powerThenRead(ctx: JobContext, uuid: string, verb: 'start' | 'destroy'): Promise<DomainInventory> {
+    const dom = await readDomain(this.run(ctx), this.d.uri, { uuid }, { verb });
+    if (!dom) throw new JobFailure('vm_not_found', `no domain with UUID ${uuid} on this host`);
+    return dom;
+  }
 
   find(ctx: JobContext, ref: { uuid?: string; name?: string }): Promise<DomainInventory | null> {
     return readDomain(this.run(ctx), this.d.uri, ref);
