@@ -25,6 +25,9 @@ describe('JobSql: the hot statements agree with Prisma', () => {
     await database.drop();
   });
 
+  /** The one row a statement over one job gives (or undefined). */
+  const first = <T>(rows: Promise<T[]>) => rows.then((r) => r[0]);
+
   const newJob = (over: Partial<Parameters<JobSql['insert']>[0]> = {}) =>
     sql.insert({
       type: 'noop',
@@ -50,37 +53,37 @@ describe('JobSql: the hot statements agree with Prisma', () => {
     expect(made.expiresAt?.toISOString()).toBe('2030-01-02T03:04:05.678Z');
     expect(made).toMatchObject({ state: 'pending', payload: { a: [1, 2], b: { c: 'd' } }, attempt: 0, progress: 0, result: null, error: null });
 
-    const queued = await sql.markQueued(made.id);
+    const queued = await first(sql.markQueued([made.id]));
     expect(queued).toMatchObject({ state: 'queued' });
-    expect(await sql.markQueued(made.id)).toBeUndefined(); // only from pending
-    const claimed = await sql.claim(made.id, hostId, new Date());
+    expect(await first(sql.markQueued([made.id]))).toBeUndefined(); // only from pending
+    const claimed = await first(sql.claim([made.id], hostId, new Date()));
     expect(claimed).toMatchObject({ state: 'running', attempt: 1 });
     expect(await sql.progress(made.id, hostId, 1, 40)).toMatchObject({ progress: 40 });
     expect(await sql.progress(made.id, hostId, 2, 50)).toBeUndefined(); // another attempt's report
-    expect(await sql.end(made.id, 2, { state: 'succeeded', result: {} })).toBeUndefined(); // fenced off
-    const ended = await sql.end(made.id, 1, { state: 'succeeded', result: { list: [1] } });
+    expect(await first(sql.end([{ id: made.id, attempt: 2, end: { state: 'succeeded', result: {} } }]))).toBeUndefined(); // fenced off
+    const ended = await first(sql.end([{ id: made.id, attempt: 1, end: { state: 'succeeded', result: { list: [1] } } }]));
     expect(ended).toMatchObject({ state: 'succeeded', progress: 100, result: { list: [1] }, error: null });
     expect(await db.job.findUnique({ where: { id: made.id } })).toEqual(ended);
-    expect(await sql.end(made.id, undefined, { state: 'failed', error: { code: 'x', message: 'y' } })).toBeUndefined(); // ended already
+    expect(await first(sql.end([{ id: made.id, attempt: undefined, end: { state: 'failed', error: { code: 'x', message: 'y' } } }]))).toBeUndefined(); // ended already
     expect(await sql.byId(made.id)).toEqual(ended);
-    expect(await sql.ofHost(made.id, '00000000-0000-4000-8000-000000000000')).toBeUndefined();
+    expect(await first(sql.ofHost([made.id], '00000000-0000-4000-8000-000000000000'))).toBeUndefined();
   });
 
   it('a failed end keeps the progress and sets the error; an expired or cancelled job is not claimed', async () => {
     const a = await newJob({ lockKey: null });
-    await sql.claim(a.id, hostId, new Date());
+    await first(sql.claim([a.id], hostId, new Date()));
     await sql.progress(a.id, hostId, 1, 30);
-    expect(await sql.end(a.id, 1, { state: 'failed', error: { code: 'boom', message: 'it broke' } })).toMatchObject({
+    expect(await first(sql.end([{ id: a.id, attempt: 1, end: { state: 'failed', error: { code: 'boom', message: 'it broke' } } }]))).toMatchObject({
       state: 'failed',
       progress: 30,
       result: null,
       error: { code: 'boom', message: 'it broke' },
     });
     const old = await newJob({ expiresAt: new Date(Date.now() - 1000) });
-    expect(await sql.claim(old.id, hostId, new Date())).toBeUndefined();
+    expect(await first(sql.claim([old.id], hostId, new Date()))).toBeUndefined();
     const c = await newJob();
     await db.job.update({ where: { id: c.id }, data: { cancelRequestedAt: new Date() } });
-    expect(await sql.claim(c.id, hostId, new Date())).toBeUndefined();
+    expect(await first(sql.claim([c.id], hostId, new Date()))).toBeUndefined();
   });
 
   it('errors carry PostgreSQL codes: no such host 23503, a taken idempotency key 23505', async () => {

@@ -5,6 +5,8 @@ export const jobState = z.enum(['pending', 'queued', 'running', 'succeeded', 'fa
 export type JobState = z.infer<typeof jobState>;
 
 export const FINAL_JOB_STATES: readonly JobState[] = ['succeeded', 'failed', 'cancelled', 'timed_out'];
+/** States a job can still leave. */
+export const LIVE_JOB_STATES: JobState[] = ['pending', 'queued', 'running'];
 export function isFinalJobState(state: JobState): boolean {
   return FINAL_JOB_STATES.includes(state);
 }

@@ -178,16 +178,19 @@ export class FakeLibvirt {
     this.failures.set(verb, stderr);
   }
 
+  private takeFailure(verb: string): string | undefined {
+    const stderr = this.failures.get(verb);
+    this.failures.delete(verb);
+    return stderr;
+  }
+
   /** All virsh invocations: argv form or a batch script (one argument holding " ; "). */
   readonly virsh = (argv: readonly string[]): FakeOutcome => {
     expect(argv.slice(0, 4)).toEqual(['virsh', '-q', '-c', this.uri]);
     const words = argv.slice(4);
     if (words.length === 1 && words[0]?.startsWith('echo ')) return this.batch(words[0]);
-    const injected = this.failures.get(words[0] ?? '');
-    if (injected !== undefined) {
-      this.failures.delete(words[0] ?? '');
-      return { stderr: `${injected}\n`, exitCode: 1 };
-    }
+    const injected = this.takeFailure(words[0] ?? '');
+    if (injected !== undefined) return { stderr: `${injected}\n`, exitCode: 1 };
     const res = words[0] === 'define' ? this.define(words.slice(1)) : this.action(words);
     return { stdout: res.out ?? '', stderr: res.err ? `${res.err}\n` : '', exitCode: res.err ? 1 : 0 };
   };
@@ -239,11 +242,8 @@ export class FakeLibvirt {
     }
     if (/^net-dhcp-leases --network '[^']*'$/.test(command)) return { out: '' };
     if (/^(start|destroy) --domain \S+$/.test(command)) {
-      const injected = this.failures.get(command.split(' ')[0] ?? '');
-      if (injected !== undefined) {
-        this.failures.delete(command.split(' ')[0] ?? '');
-        return { err: injected };
-      }
+      const injected = this.takeFailure(command.split(' ')[0] ?? '');
+      if (injected !== undefined) return { err: injected };
       const a = this.action(command.split(' '));
       if (!a.err) this.batchActions.push(command.split(' '));
       return a;

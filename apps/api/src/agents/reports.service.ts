@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Prisma } from '@prisma/client';
 import {
+  LIVE_JOB_STATES,
   isJobType,
   jobCatalog,
   type JobReport,
@@ -11,7 +12,7 @@ import {
 } from '@virtfleet/contracts';
 import { JobSql } from '../db/job-sql.service';
 import { PrismaService } from '../db/prisma.service';
-import { JobLifecycle, LIVE_STATES, endStateOf, expiredError, type JobEnd } from '../jobs/job-lifecycle.service';
+import { JobLifecycle, endStateOf, expiredError, type JobEnd } from '../jobs/job-lifecycle.service';
 import { JobEvents } from '../jobs/job-events';
 import { jobView } from '../jobs/job.view';
 
@@ -47,48 +48,68 @@ export class ReportsService {
       (waves[n] ??= []).push(i);
     });
     for (const wave of waves) {
-      const starts = wave.filter((i) => reports[i]?.kind === 'started');
-      const ends = wave.filter((i) => reports[i]?.kind === 'succeeded' || reports[i]?.kind === 'failed');
-      const rest = wave.filter((i) => !starts.includes(i) && !ends.includes(i));
-      const claimed = this.claimMany(
-        hostId,
-        starts.map((i) => (reports[i] as JobReport).jobId),
-      ).then((acks) =>
-        starts.forEach((i, k) => {
-          outcomes[i] = acks[k]?.outcome ?? 'job_not_found';
-          attempts[i] = acks[k]?.attempt ?? null;
+      const starts: number[] = [];
+      const ends: number[] = [];
+      const rest: number[] = [];
+      for (const i of wave) {
+        const kind = (reports[i] as JobReport).kind;
+        (kind === 'started' ? starts : kind === 'succeeded' || kind === 'failed' ? ends : rest).push(i);
+      }
+      await Promise.all([
+        this.claim(
+          hostId,
+          starts.map((i) => (reports[i] as JobReport).jobId),
+        ).then((acks) =>
+          starts.forEach((i, k) => {
+            outcomes[i] = acks[k]?.outcome ?? 'job_not_found';
+            attempts[i] = acks[k]?.attempt ?? null;
+          }),
+        ),
+        this.finish(
+          hostId,
+          ends.map((i) => reports[i] as EndReport),
+        ).then((o) => ends.forEach((i, k) => (outcomes[i] = o[k] ?? 'job_not_found'))),
+        ...rest.map(async (i) => {
+          outcomes[i] = await this.apply(hostId, reports[i] as OtherReport);
         }),
-      );
-      const ended = this.finishMany(
-        hostId,
-        ends.map((i) => reports[i] as EndReport),
-      ).then((o) => ends.forEach((i, k) => (outcomes[i] = o[k] ?? 'job_not_found')));
-      const others = rest.map(async (i) => {
-        outcomes[i] = await this.apply(hostId, reports[i] as Exclude<JobReport, { kind: 'started' }>);
-      });
-      await Promise.all([claimed, ended, ...others]);
+      ]);
     }
     return { outcomes, attempts };
   }
 
-  /** claim() for many jobs: one statement for those that can run; the rest one by one (cancelled, expired, gone). */
-  private async claimMany(hostId: string, jobIds: string[]): Promise<ReportAck[]> {
-    if (jobIds.length <= 1) return Promise.all(jobIds.map((id) => this.claim(hostId, id)));
-    const rows = new Map((await this.sql.claimMany(jobIds, hostId, new Date())).map((row) => [row.id, row]));
+  /**
+   * Deliveries start: each job runs as its next attempt and every older attempt is fenced off,
+   * in one statement; a job that was cancelled or expired while it waited ends here, unrun.
+   */
+  private async claim(hostId: string, jobIds: string[]): Promise<ReportAck[]> {
+    if (!jobIds.length) return [];
+    const now = new Date();
+    const rows = new Map((await this.sql.claim(jobIds, hostId, now)).map((row) => [row.id, row]));
     return Promise.all(
-      jobIds.map(async (id) => {
+      jobIds.map(async (id): Promise<ReportAck> => {
         const row = rows.get(id);
-        if (!row) return this.claim(hostId, id);
+        if (!row) return { outcome: await this.unclaimed(hostId, id, now) };
         this.events.publish({ event: 'job.updated', job: jobView(row) });
-        return { outcome: 'applied' as const, attempt: row.attempt };
+        return { outcome: 'applied', attempt: row.attempt };
       }),
     );
   }
 
-  /** The ends of many jobs: one read, one statement for those that change nothing else, the rest one by one. */
-  private async finishMany(hostId: string, reports: EndReport[]): Promise<ReportOutcome[]> {
-    if (reports.length <= 1) return Promise.all(reports.map((r) => this.apply(hostId, r)));
-    const jobs = new Map((await this.sql.ofHostMany(reports.map((r) => r.jobId), hostId)).map((j) => [j.id, j]));
+  /** A job the claim did not take: cancelled or expired while it waited for an agent, it ends here without running. */
+  private async unclaimed(hostId: string, jobId: string, now: Date): Promise<ReportOutcome> {
+    const stopped = await this.db.job.findFirst({ where: { id: jobId, hostId, state: { in: LIVE_JOB_STATES } } });
+    if (stopped?.cancelRequestedAt) {
+      await this.lifecycle.finish(stopped, { state: 'cancelled', error: { code: 'cancelled', message: 'cancelled before it started' } });
+    } else if (stopped?.expiresAt && stopped.expiresAt <= now) {
+      await this.lifecycle.finish(stopped, { state: 'timed_out', error: expiredError(stopped.expiresAt) });
+    }
+    return this.whyNot(hostId, jobId);
+  }
+
+  /** The ends of jobs: one read, one statement for those that change nothing else, the rest one by one (JobLifecycle.finish). */
+  private async finish(hostId: string, reports: EndReport[]): Promise<ReportOutcome[]> {
+    if (!reports.length) return [];
+    const jobs = new Map((await this.sql.ofHost(reports.map((r) => r.jobId), hostId)).map((j) => [j.id, j]));
     const outcomes: ReportOutcome[] = new Array<ReportOutcome>(reports.length);
     const plain: Array<{ k: number; outcome: ReportOutcome; id: string; attempt: number; end: JobEnd }> = [];
     await Promise.all(
@@ -100,7 +121,7 @@ export class ReportsService {
         else outcomes[k] = (await this.lifecycle.finish(job, end, r.attempt)) ? outcome : await this.whyNot(hostId, r.jobId);
       }),
     );
-    const rows = new Map((plain.length ? await this.sql.endMany(plain) : []).map((row) => [row.id, row]));
+    const rows = new Map((plain.length ? await this.sql.end(plain) : []).map((row) => [row.id, row]));
     await Promise.all(
       plain.map(async (p) => {
         const row = rows.get(p.id);
@@ -111,26 +132,9 @@ export class ReportsService {
     return outcomes;
   }
 
-  /** A delivery starts: the job runs as the next attempt; every older attempt is fenced off. */
-  async claim(hostId: string, jobId: string): Promise<ReportAck> {
-    const now = new Date();
-    const job = await this.sql.claim(jobId, hostId, now);
-    if (!job) {
-      // Cancelled or expired while it waited for an agent: it ends here, without running.
-      const stopped = await this.db.job.findFirst({ where: { id: jobId, hostId, state: { in: LIVE_STATES } } });
-      if (stopped?.cancelRequestedAt) {
-        await this.lifecycle.finish(stopped, { state: 'cancelled', error: { code: 'cancelled', message: 'cancelled before it started' } });
-      } else if (stopped?.expiresAt && stopped.expiresAt <= now) {
-        await this.lifecycle.finish(stopped, { state: 'timed_out', error: expiredError(stopped.expiresAt) });
-      }
-      return { outcome: await this.whyNot(hostId, jobId) };
-    }
-    this.events.publish({ event: 'job.updated', job: jobView(job) });
-    return { outcome: 'applied', attempt: job.attempt };
-  }
-
-  async apply(hostId: string, r: Exclude<JobReport, { kind: 'started' }>): Promise<ReportOutcome> {
-    const live = { id: r.jobId, hostId, state: { in: LIVE_STATES } };
+  /** A progress, command or retrying report. */
+  private async apply(hostId: string, r: OtherReport): Promise<ReportOutcome> {
+    const live = { id: r.jobId, hostId, state: { in: LIVE_JOB_STATES } };
     switch (r.kind) {
       case 'progress': {
         const progress = Math.floor(r.progress);
@@ -174,28 +178,19 @@ export class ReportsService {
         this.events.publish({ event: 'job.updated', job: jobView(job) });
         return 'applied';
       }
-      case 'succeeded':
-      case 'failed':
-        return this.finish(hostId, r);
     }
-  }
-
-  private async finish(hostId: string, r: EndReport): Promise<ReportOutcome> {
-    const job = await this.sql.ofHost(r.jobId, hostId);
-    if (!job || !isJobType(job.type)) return 'job_not_found';
-    const { end, outcome } = endOf(job.type, r);
-    return (await this.lifecycle.finish(job, end, r.attempt)) ? outcome : this.whyNot(hostId, r.jobId);
   }
 
   private async whyNot(hostId: string, jobId: string): Promise<ReportOutcome> {
     const job = await this.db.job.findFirst({ where: { id: jobId, hostId }, select: { state: true } });
-    const outcome: ReportOutcome = !job ? 'job_not_found' : !LIVE_STATES.includes(job.state) ? 'job_final' : 'stale_attempt';
+    const outcome: ReportOutcome = !job ? 'job_not_found' : !LIVE_JOB_STATES.includes(job.state) ? 'job_final' : 'stale_attempt';
     this.log.debug(`report for job ${jobId} refused: ${outcome}`);
     return outcome;
   }
 }
 
 type EndReport = Extract<JobReport, { kind: 'succeeded' | 'failed' }>;
+type OtherReport = Exclude<JobReport, { kind: 'started' | 'succeeded' | 'failed' }>;
 
 /** How a succeeded or failed report ends its job: a result that does not fit the type's schema fails it. */
 function endOf(type: JobType, r: EndReport): { end: JobEnd; outcome: ReportOutcome } {

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
-import type { Job, JobState } from '@prisma/client';
+import type { Job } from '@prisma/client';
+import { LIVE_JOB_STATES } from '@virtfleet/contracts';
 import { Pool, types, type QueryConfig } from 'pg';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import type { JobEnd } from '../jobs/job-lifecycle.service';
 
 // The job pipeline's hot statements, straight to PostgreSQL with prepared statements.
 //
@@ -27,8 +29,6 @@ const parsers = {
 const utc = (d: Date): string => d.toISOString();
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 
-const LIVE: JobState[] = ['pending', 'queued', 'running'];
-
 /** The columns of a new job the submit path fills in (the rest take their defaults). */
 export interface NewJob {
   type: string;
@@ -45,9 +45,6 @@ export interface NewJob {
   placement?: unknown;
   parentId?: string | null;
 }
-
-/** How a job ends: JobLifecycle.finish's data. */
-export type JobEndData = { state: 'succeeded'; result: unknown } | { state: Exclude<JobState, 'succeeded' | 'pending' | 'queued' | 'running'>; error: unknown };
 
 @Injectable()
 export class JobSql implements OnModuleDestroy {
@@ -78,38 +75,9 @@ export class JobSql implements OnModuleDestroy {
     }
   }
 
-  private async one(q: QueryConfig): Promise<Job | undefined> {
-    return (await this.many(q))[0];
-  }
-
   /** INSERT … RETURNING: the new row. Errors carry PostgreSQL's code (23503 no such host, 23505 key taken). */
   async insert(job: NewJob): Promise<Job> {
-    const now = utc(new Date());
-    const row = await this.one({
-      name: 'job-insert',
-      text: `INSERT INTO "Job" ("id", "type", "hostId", "payload", "lockKey", "concurrencyKey", "concurrencyLimit", "submittedBy", "expiresAt",
-               "timeoutMs", "idempotencyKey", "requestHash", "placement", "parentId", "createdAt", "updatedAt")
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $15) RETURNING *`,
-      values: [
-        randomUUID(),
-        job.type,
-        job.hostId,
-        json(job.payload),
-        job.lockKey,
-        job.concurrencyKey ?? null,
-        job.concurrencyLimit ?? null,
-        job.submittedBy,
-        job.expiresAt ? utc(job.expiresAt) : null,
-        job.timeoutMs,
-        job.idempotencyKey,
-        job.requestHash,
-        json(job.placement),
-        job.parentId ?? null,
-        now,
-      ],
-    });
-    if (!row) throw new Error('INSERT … RETURNING gave no row');
-    return row;
+    return (await this.insertMany([job]))[0] as Job;
   }
 
   /** insert() for many jobs in one statement (all or none), in the order given (seq follows it). */
@@ -150,69 +118,43 @@ export class JobSql implements OnModuleDestroy {
     return ids.map((id) => byId.get(id) as Job);
   }
 
-  /** markQueued() for many. */
-  markQueuedMany(ids: readonly string[]): Promise<Job[]> {
-    const now = utc(new Date());
-    return this.many({
-      name: 'job-queued-many',
-      text: `UPDATE "Job" SET "state" = 'queued', "queuedAt" = $2, "updatedAt" = $2 WHERE "id" = ANY($1::uuid[]) AND "state" = 'pending' RETURNING *`,
-      values: [ids, now],
-    });
-  }
-
   byId(id: string): Promise<Job | undefined> {
-    return this.one({ name: 'job-by-id', text: 'SELECT * FROM "Job" WHERE "id" = $1', values: [id] });
+    return this.first({ name: 'job-by-id', text: 'SELECT * FROM "Job" WHERE "id" = $1', values: [id] });
   }
 
-  /** A host's own job (reports name only their own). */
-  ofHost(id: string, hostId: string): Promise<Job | undefined> {
-    return this.one({ name: 'job-of-host', text: 'SELECT * FROM "Job" WHERE "id" = $1 AND "hostId" = $2', values: [id, hostId] });
+  /** A host's own jobs (reports name only their own). */
+  ofHost(ids: readonly string[], hostId: string): Promise<Job[]> {
+    return this.many({ name: 'job-of-host', text: 'SELECT * FROM "Job" WHERE "id" = ANY($1::uuid[]) AND "hostId" = $2', values: [ids, hostId] });
   }
 
-  /** pending → queued, once it is on its host queue. */
-  markQueued(id: string): Promise<Job | undefined> {
-    const now = utc(new Date());
-    return this.one({
-      name: 'job-queued',
-      text: `UPDATE "Job" SET "state" = 'queued', "queuedAt" = $2, "updatedAt" = $2 WHERE "id" = $1 AND "state" = 'pending' RETURNING *`,
-      values: [id, now],
-    });
-  }
-
-  /** A delivery starts: running as the next attempt, unless cancelled or expired meanwhile. */
-  claim(id: string, hostId: string, now: Date): Promise<Job | undefined> {
-    return this.one({
-      name: 'job-claim',
-      text: `UPDATE "Job" SET "state" = 'running', "attempt" = "attempt" + 1, "startedAt" = $3, "progress" = 0, "updatedAt" = $3
-             WHERE "id" = $1 AND "hostId" = $2 AND "state" = ANY($4::"JobState"[]) AND "cancelRequestedAt" IS NULL
-               AND ("expiresAt" IS NULL OR "expiresAt" > $3)
-             RETURNING *`,
-      values: [id, hostId, utc(now), LIVE],
-    });
-  }
-
-  /** claim() for many jobs of one host in one statement (an agent's batch of reports): the rows claimed. */
-  claimMany(ids: readonly string[], hostId: string, now: Date): Promise<Job[]> {
+  /** pending → queued, once they are on their host queue. */
+  markQueued(ids: readonly string[]): Promise<Job[]> {
     return this.many({
-      name: 'job-claim-many',
+      name: 'job-queued',
+      text: `UPDATE "Job" SET "state" = 'queued', "queuedAt" = $2, "updatedAt" = $2 WHERE "id" = ANY($1::uuid[]) AND "state" = 'pending' RETURNING *`,
+      values: [ids, utc(new Date())],
+    });
+  }
+
+  /** Deliveries start: running as the next attempt, unless cancelled or expired meanwhile; the rows claimed. */
+  claim(ids: readonly string[], hostId: string, now: Date): Promise<Job[]> {
+    return this.many({
+      name: 'job-claim',
       text: `UPDATE "Job" SET "state" = 'running', "attempt" = "attempt" + 1, "startedAt" = $3, "progress" = 0, "updatedAt" = $3
              WHERE "id" = ANY($1::uuid[]) AND "hostId" = $2 AND "state" = ANY($4::"JobState"[]) AND "cancelRequestedAt" IS NULL
                AND ("expiresAt" IS NULL OR "expiresAt" > $3)
              RETURNING *`,
-      values: [ids, hostId, utc(now), LIVE],
+      values: [ids, hostId, utc(now), LIVE_JOB_STATES],
     });
   }
 
-  /** ofHost() for many. */
-  ofHostMany(ids: readonly string[], hostId: string): Promise<Job[]> {
-    return this.many({ name: 'job-of-host-many', text: 'SELECT * FROM "Job" WHERE "id" = ANY($1::uuid[]) AND "hostId" = $2', values: [ids, hostId] });
-  }
-
-  /** end() for many jobs in one statement: the rows that ended (the others had ended, or were on another attempt). */
-  endMany(ends: ReadonlyArray<{ id: string; attempt?: number | undefined; end: JobEndData }>): Promise<Job[]> {
-    const ok = (e: JobEndData) => e.state === 'succeeded';
+  /**
+   * The ends of live jobs (of that attempt, when given): state, result or error, finishedAt. The
+   * rows that ended (the others had ended already, or were on another attempt).
+   */
+  end(ends: ReadonlyArray<{ id: string; attempt?: number | undefined; end: JobEnd }>): Promise<Job[]> {
     return this.many({
-      name: 'job-end-many',
+      name: 'job-end',
       text: `UPDATE "Job" AS j SET "state" = v.state, "finishedAt" = $1, "updatedAt" = $1,
                "result" = CASE WHEN v.state = 'succeeded' THEN v.result ELSE j."result" END,
                "progress" = CASE WHEN v.state = 'succeeded' THEN 100 ELSE j."progress" END,
@@ -224,38 +166,26 @@ export class JobSql implements OnModuleDestroy {
         utc(new Date()),
         ends.map((e) => e.id),
         ends.map((e) => e.end.state),
-        ends.map((e) => (e.end.state === 'succeeded' ? json(e.end.result) : null)),
-        ends.map((e) => (ok(e.end) ? null : json((e.end as { error: unknown }).error))),
+        ends.map((e) => ('result' in e.end ? json(e.end.result) : null)),
+        ends.map((e) => ('error' in e.end ? json(e.end.error) : null)),
         ends.map((e) => e.attempt ?? null),
-        LIVE,
+        LIVE_JOB_STATES,
       ],
-    });
-  }
-
-  /** The end of a live job (of that attempt, when given): state, result or error, finishedAt. */
-  end(id: string, attempt: number | undefined, end: JobEndData): Promise<Job | undefined> {
-    const now = utc(new Date());
-    const ok = end.state === 'succeeded';
-    return this.one({
-      name: 'job-end',
-      text: `UPDATE "Job" SET "state" = $2::"JobState", "finishedAt" = $3, "updatedAt" = $3,
-               "result" = CASE WHEN $6 THEN $4::jsonb ELSE "result" END,
-               "progress" = CASE WHEN $6 THEN 100 ELSE "progress" END,
-               "error" = $5::jsonb
-             WHERE "id" = $1 AND "state" = ANY($7::"JobState"[]) AND ($8::int IS NULL OR "attempt" = $8)
-             RETURNING *`,
-      values: [id, end.state, now, ok ? json(end.result) : null, ok ? null : json(end.error), ok, LIVE, attempt ?? null],
     });
   }
 
   /** A progress report of the running attempt. */
   progress(id: string, hostId: string, attempt: number, progress: number): Promise<Job | undefined> {
-    return this.one({
+    return this.first({
       name: 'job-progress',
       text: `UPDATE "Job" SET "progress" = $4, "updatedAt" = $5
              WHERE "id" = $1 AND "hostId" = $2 AND "attempt" = $3 AND "state" = ANY($6::"JobState"[]) RETURNING *`,
-      values: [id, hostId, attempt, progress, utc(new Date()), LIVE],
+      values: [id, hostId, attempt, progress, utc(new Date()), LIVE_JOB_STATES],
     });
+  }
+
+  private async first(q: QueryConfig): Promise<Job | undefined> {
+    return (await this.many(q))[0];
   }
 }
 

@@ -1,14 +1,13 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { Job } from '@prisma/client';
 import type { JobsOptions } from 'bullmq';
-import { jobCatalog, isJobType, type QueuedJobData } from '@virtfleet/contracts';
+import { LIVE_JOB_STATES, jobCatalog, isJobType, type QueuedJobData } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { JobSql } from '../db/job-sql.service';
 import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from '../queue/host-queues.service';
 import { Periodic } from '../common/periodic';
 import { JobEvents } from './job-events';
-import { LIVE_STATES } from './job-lifecycle.service';
 
 interface Dispatchable {
   id: string;
@@ -112,7 +111,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
       this.log.warn(`job ${job.id} stays pending: ${(err as Error).message}`);
       return { outcome: 'failed' };
     }
-    const row = await this.sql.markQueued(job.id);
+    const [row] = await this.sql.markQueued([job.id]);
     return { outcome: 'queued', ...(row ? { job: row } : {}) };
   }
 
@@ -138,7 +137,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
         this.log.warn(`${mine.length} jobs stay pending: ${(err as Error).message}`);
         continue;
       }
-      for (const row of await this.sql.markQueuedMany(mine.map((j) => j.id))) now.set(row.id, row);
+      for (const row of await this.sql.markQueued(mine.map((j) => j.id))) now.set(row.id, row);
     }
     for (const job of jobs) {
       if (!job.lockKey && !job.concurrencyKey) continue;
@@ -172,7 +171,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
 
   /** Held: an earlier job with its lock key is live, or `limit` earlier ones of its concurrency group are. */
   private async mustWait(job: Dispatchable): Promise<boolean> {
-    const earlier = { hostId: job.hostId, state: { in: LIVE_STATES }, seq: { lt: job.seq } };
+    const earlier = { hostId: job.hostId, state: { in: LIVE_JOB_STATES }, seq: { lt: job.seq } };
     if (job.lockKey && (await this.db.job.findFirst({ where: { ...earlier, lockKey: job.lockKey }, select: { id: true } }))) return true;
     if (job.concurrencyKey && job.concurrencyLimit) {
       const live = await this.db.job.count({ where: { ...earlier, concurrencyKey: job.concurrencyKey }, take: job.concurrencyLimit });

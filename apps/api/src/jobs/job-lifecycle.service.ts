@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { Prisma, type Job, type JobState } from '@prisma/client';
-import { isJobType, type JobError } from '@virtfleet/contracts';
+import { LIVE_JOB_STATES, isJobType, type JobError } from '@virtfleet/contracts';
 import { JobSql } from '../db/job-sql.service';
 import { PrismaService } from '../db/prisma.service';
 import { effectsOf } from './job-effects';
@@ -10,8 +10,6 @@ import { WebhookSender } from '../webhooks/webhook-sender.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import type { Webhook } from '@prisma/client';
 
-/** States a job can still leave. */
-export const LIVE_STATES: JobState[] = ['pending', 'queued', 'running'];
 
 export type JobEnd =
   | { state: 'succeeded'; result: unknown }
@@ -49,7 +47,7 @@ export class JobLifecycle {
     const { effects, hooks, none } = await this.sideEffects(job, end);
     // One statement when nothing else changes with the job; a transaction otherwise.
     if (none) {
-      const row = await this.sql.end(job.id, attempt, end);
+      const [row] = await this.sql.end([{ id: job.id, attempt, end }]);
       if (row) await this.ended(row);
       return row !== undefined;
     }
@@ -60,7 +58,7 @@ export class JobLifecycle {
         ? { result: end.result as Prisma.InputJsonValue, progress: 100, error: Prisma.DbNull }
         : { error: end.error as Prisma.InputJsonValue }),
     };
-    const where = { id: job.id, state: { in: LIVE_STATES }, ...(attempt !== undefined ? { attempt } : {}) };
+    const where = { id: job.id, state: { in: LIVE_JOB_STATES }, ...(attempt !== undefined ? { attempt } : {}) };
     const done = await this.db.$transaction(async (tx) => {
       const [row] = await tx.job.updateManyAndReturn({ where, data });
       if (!row) return null;
@@ -83,7 +81,7 @@ export class JobLifecycle {
 
   /**
    * What else ending this job changes: the job type's inventory effect and the webhooks that
-   * hear of it. Neither: its end is one statement (JobSql.end, or endMany for a batch).
+   * hear of it. Neither: its end is one statement (JobSql.end, a batch's ends together).
    */
   async sideEffects(job: Job, end: JobEnd): Promise<{ effects: ReturnType<typeof effectsOf>; hooks: Webhook[]; none: boolean }> {
     // A parent's end changes nothing in the inventory: its children's ends did.
@@ -106,17 +104,17 @@ export class JobLifecycle {
    */
   async settleParent(parentId: string): Promise<void> {
     const parent = await this.db.job.findUnique({ where: { id: parentId } });
-    if (!parent || !LIVE_STATES.includes(parent.state)) return;
+    if (!parent || !LIVE_JOB_STATES.includes(parent.state)) return;
     const children = await this.db.job.findMany({
       where: { parentId },
       orderBy: { seq: 'asc' },
       select: { id: true, state: true, progress: true, payload: true, error: true },
     });
-    const live = children.filter((c) => LIVE_STATES.includes(c.state));
+    const live = children.filter((c) => LIVE_JOB_STATES.includes(c.state));
     if (live.length > 0) {
       const progress = Math.floor(children.reduce((sum, c) => sum + (live.includes(c) ? c.progress : 100), 0) / children.length);
       if (progress === parent.progress) return;
-      const [row] = await this.db.job.updateManyAndReturn({ where: { id: parentId, state: { in: LIVE_STATES } }, data: { progress } });
+      const [row] = await this.db.job.updateManyAndReturn({ where: { id: parentId, state: { in: LIVE_JOB_STATES } }, data: { progress } });
       if (row) this.events.publish({ event: 'job.progress', job: { id: row.id, type: row.type, hostId: row.hostId, attempt: row.attempt, progress } });
       return;
     }

@@ -3,6 +3,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { Prisma, type Job } from '@prisma/client';
 import {
   DEFAULT_CONCURRENCY,
+  LIVE_JOB_STATES,
   hostFacts,
   isFinalJobState,
   isJobType,
@@ -25,7 +26,7 @@ import { Dispatcher } from './dispatcher.service';
 import { effectsOf } from './job-effects';
 import { HostQueues } from '../queue/host-queues.service';
 import { JobEvents } from './job-events';
-import { JobLifecycle, LIVE_STATES } from './job-lifecycle.service';
+import { JobLifecycle } from './job-lifecycle.service';
 import { jobView } from './job.view';
 
 export const submitJobBody = z.object({
@@ -151,11 +152,11 @@ export class JobsService {
           })
         : await this.sql.insertMany(keyed);
     } catch (err) {
-      const code = err instanceof Prisma.PrismaClientKnownRequestError ? err.code : pgCode(err);
-      if (code === 'P2003' || code === '23503') {
+      const conflict = insertConflict(err);
+      if (conflict === 'no_host') {
         throw new ApiError(404, 'host_not_found', `no host ${[...new Set(bodies.map((b) => b.hostId).filter(Boolean))].join(' or ')}`);
       }
-      const raced = idempotencyKey && (code === 'P2002' || code === '23505') ? await replay() : null;
+      const raced = conflict === 'key_taken' && idempotencyKey ? await replay() : null;
       if (raced) return { jobs: raced, replayed: true };
       throw err;
     }
@@ -272,11 +273,10 @@ export class JobsService {
   /** A failed insert: a missing host (404), or an Idempotency-Key race the other request won (its job). */
   private async raced(err: unknown, hostId: string, key: string | undefined, requestHash: string | undefined): Promise<Job | null> {
     // The host foreign key decides whether the host exists (no separate look-up).
-    // (Prisma's codes from a transaction, PostgreSQL's from the plain insert.)
-    const code = err instanceof Prisma.PrismaClientKnownRequestError ? err.code : pgCode(err);
-    if (code === 'P2003' || code === '23503') throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
+    const conflict = insertConflict(err);
+    if (conflict === 'no_host') throw new ApiError(404, 'host_not_found', `no host ${hostId}`);
     // Two requests with one Idempotency-Key raced: the loser answers with the winner's job.
-    if (key && (code === 'P2002' || code === '23505')) return this.replay(key, requestHash);
+    if (key && conflict === 'key_taken') return this.replay(key, requestHash);
     return null;
   }
 
@@ -285,19 +285,14 @@ export class JobsService {
     for (;;) {
       // Woken at once by a report applied on this replica; re-read at least every second otherwise.
       const watch = this.events.watchFinished(id, Math.max(0, Math.min(deadline - Date.now(), 1_000)));
-      const job = await this.sql.byId(id).catch((err: unknown) => {
+      try {
+        const job = await this.sql.byId(id);
+        if (!job) throw new ApiError(404, 'job_not_found', `no job ${id}`);
+        if (isFinalJobState(job.state as JobState) || deadline - Date.now() <= 0) return job;
+        await watch.ended;
+      } finally {
         watch.stop();
-        throw err;
-      });
-      if (!job) {
-        watch.stop();
-        throw new ApiError(404, 'job_not_found', `no job ${id}`);
       }
-      if (isFinalJobState(job.state as JobState) || deadline - Date.now() <= 0) {
-        watch.stop();
-        return job;
-      }
-      await watch.ended;
     }
   }
 
@@ -327,7 +322,7 @@ export class JobsService {
     }
     if (job.group) {
       // A parent is cancelled through its children; it ends when the last of them does.
-      const live = await this.db.job.findMany({ where: { parentId: id, state: { in: LIVE_STATES } }, select: { id: true } });
+      const live = await this.db.job.findMany({ where: { parentId: id, state: { in: LIVE_JOB_STATES } }, select: { id: true } });
       for (const child of live) await this.cancel(child.id, actor).catch(() => undefined); // one that ended meanwhile: 409
       return this.reload(id);
     }
@@ -396,6 +391,14 @@ export class JobsService {
     if (hosts.length === 0) throw new ApiError(409, 'no_host_available', 'no host is online and out of maintenance: give hostId');
     throw new ApiError(400, 'host_required', 'hostId is required when more than one host can take the job');
   }
+}
+
+/** What a failed job insert means (Prisma's codes from a transaction, PostgreSQL's from JobSql): no such host, or the Idempotency-Key is taken. */
+function insertConflict(err: unknown): 'no_host' | 'key_taken' | undefined {
+  const code = err instanceof Prisma.PrismaClientKnownRequestError ? err.code : pgCode(err);
+  if (code === 'P2003' || code === '23503') return 'no_host';
+  if (code === 'P2002' || code === '23505') return 'key_taken';
+  return undefined;
 }
 
 function hashRequest(type: string, hostId: string | undefined, payload: unknown): string {

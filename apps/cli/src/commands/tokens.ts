@@ -47,12 +47,15 @@ export function registerTokens(program: Command, ctx: Ctx): void {
     .description('Revoke a token by name or id: it stops working at once')
     .addHelpText('after', '\nExample:\n  virtfleet tokens revoke grafana')
     .action(async (ref: string) => {
-      await ctx.call(async (vf) => {
-        const all = await vf.tokens.list();
-        const found = all.filter((t) => (t.id === ref || t.name === ref) && !t.revokedAt);
-        if (found.length !== 1) throw new CliError(found.length ? EXIT.usage : EXIT.apiError, found.length ? `${found.length} live tokens match ${ref}: give its id` : `no live token ${ref}`, 'virtfleet tokens ls lists them');
-        await vf.tokens.revoke((found[0] as (typeof found)[number]).id);
-        ctx.out().write(ctx.out().json ? `${JSON.stringify({ revoked: (found[0] as (typeof found)[number]).id })}\n` : `revoked ${ref}\n`);
+      const id = await ctx.call(async (vf) => {
+        const found = (await vf.tokens.list()).filter((t) => (t.id === ref || t.name === ref) && !t.revokedAt);
+        const [token] = found;
+        if (!token || found.length > 1) {
+          throw new CliError(token ? EXIT.usage : EXIT.apiError, token ? `${found.length} live tokens match ${ref}: give its id` : `no live token ${ref}`, 'virtfleet tokens ls lists them');
+        }
+        await vf.tokens.revoke(token.id);
+        return token.id;
       });
+      ctx.out().write(ctx.out().json ? `${JSON.stringify({ revoked: id })}\n` : `revoked ${ref}\n`);
     });
 }
