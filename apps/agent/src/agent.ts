@@ -16,7 +16,7 @@ import {
   type QueuedJobData,
 } from '@virtfleet/contracts';
 import type { CommandRunner } from '@virtfleet/exec';
-import { ensureDirPoolCommands, virtInstallOsinfoList } from '@virtfleet/libvirt';
+import { ensureDirPoolCommands, virtInstallOsinfoList, type HostInventory } from '@virtfleet/libvirt';
 import type { ApiClient } from './api-client';
 import type { AgentConfig } from './config/agent.config';
 import { DiskHandlers } from './handlers/disks';
@@ -42,8 +42,14 @@ export interface AgentDeps {
   config: AgentConfig;
   runner: CommandRunner;
   api: ApiClient;
-  facts: HostFactsCollector;
+  facts: Pick<HostFactsCollector, 'collect'>;
   log: Logger;
+  /**
+   * A simulated host (`virtfleet-agent simulate`, for the fleet benchmark): everything else is
+   * the real agent (heartbeats, reports, its queue), but the doctor's report and the inventory
+   * are given, not read off the machine.
+   */
+  simulated?: { doctor: DoctorReport; inventory: () => HostInventory };
 }
 
 /** The host agent: consumes its own host queue only, runs handlers, reports back over the API. */
@@ -89,6 +95,7 @@ export class Agent {
       log: deps.log,
       intervalMs: deps.config.inventoryIntervalMs,
       storage: () => scanner.scan(),
+      ...(deps.simulated ? { simulated: deps.simulated.inventory } : {}),
       // libvirt's system driver keeps its dnsmasq lease files here.
       ...(deps.config.libvirtUri === 'qemu:///system' ? { leaseDir: '/var/lib/libvirt/dnsmasq' } : {}),
     });
@@ -250,8 +257,7 @@ export class Agent {
   /** New facts, and the doctor's report on them; both go out with the next heartbeat. */
   private async setFacts(facts: HostFacts): Promise<void> {
     this.lastFacts = facts;
-    const input = await gatherDoctorInput(facts, (cmd, opts) => this.deps.runner.run(cmd, opts));
-    this.lastDoctor = doctorReportOf(doctorChecks(input));
+    this.lastDoctor = this.deps.simulated?.doctor ?? doctorReportOf(doctorChecks(await gatherDoctorInput(facts, (cmd, opts) => this.deps.runner.run(cmd, opts))));
     this.factsDirty = true;
   }
 

@@ -8,6 +8,7 @@ import { ConfigError, loadAgentConfig, loadHostConfig, toolEnvironment } from '.
 import { doctorChecks, doctorReportOf, formatDoctor, gatherDoctorInput } from './host/doctor';
 import { enroll } from './enroll';
 import { HostFactsCollector } from './host/host-facts';
+import { readTokens, simulate } from './simulate';
 
 const AGENT_VERSION = '0.1.0';
 const DEFAULT_CONFIG = '/etc/virtfleet/agent.json';
@@ -92,6 +93,34 @@ function program(): Command {
     .addOption(new Option('--config <file>', 'agent config file').env('VIRTFLEET_AGENT_CONFIG'))
     .action(async (o: { config?: string }) => {
       process.exitCode = await run(o.config);
+    });
+  cli
+    .command('simulate')
+    .description('Benchmarks only: serve many simulated hosts from this process (libvirt’s test driver domains, no commands run); see bench/fleet.ts.')
+    .requiredOption('--api <url>', 'the virtfleet API')
+    .requiredOption('--tokens <file>', 'join tokens, one a line: one simulated host each')
+    .requiredOption('--dir <dir>', 'where the hosts’ config files and storage roots go')
+    .requiredOption('--stats <file>', 'progress and heartbeat round trips, rewritten every 2 s (JSON)')
+    .option('--prefix <name>', 'host names: <prefix>-<index>', 'sim')
+    .option('--first <n>', 'index of the first host', '0')
+    .option('--vms <n>', 'domains per host', '50')
+    .option('--heartbeat-ms <ms>', 'heartbeat interval', '10000')
+    .option('--inventory-ms <ms>', 'full inventory interval', '60000')
+    .option('--ramp-ms <ms>', 'start the hosts spread over this long', '0')
+    .action(async (o: { api: string; tokens: string; dir: string; stats: string; prefix: string; first: string; vms: string; heartbeatMs: string; inventoryMs: string; rampMs: string }) => {
+      await simulate({
+        api: o.api,
+        tokens: await readTokens(o.tokens),
+        dir: o.dir,
+        statsFile: o.stats,
+        prefix: o.prefix,
+        first: Number(o.first),
+        vms: Number(o.vms),
+        heartbeatMs: Number(o.heartbeatMs),
+        inventoryMs: Number(o.inventoryMs),
+        rampMs: Number(o.rampMs),
+        agentVersion: AGENT_VERSION,
+      });
     });
   return cli;
 }

@@ -27,6 +27,8 @@ export interface FleetOptions {
   redisUrl?: string;
   apiEnv?: Record<string, string>;
   agentEnv?: Record<string, string>;
+  /** Enroll and start the local agent (default true); false: the API alone, hosts enrolled by the caller. */
+  agent?: boolean;
 }
 
 const runner = new NodeCommandRunner({ baseEnv: process.env });
@@ -68,6 +70,7 @@ export class Fleet {
     const fleet = new Fleet(url, dir, join(dir, 'store'), opts.databaseUrl ?? db?.url ?? '', opts.redisUrl ?? s.redisUrl, adminToken, opts);
     fleet.db = db;
     await fleet.startApi();
+    if (opts.agent === false) return fleet;
     await fleet.enroll(opts.name ?? 'e2e-host');
     await fleet.startAgent();
     return fleet;
@@ -144,6 +147,11 @@ export class Fleet {
   async stopAgent(graceMs = 15_000): Promise<{ code: number | null; signal: string | null } | undefined> {
     await this.agent?.stop(graceMs);
     return this.agent?.exited;
+  }
+
+  /** The API process (for its CPU and memory). */
+  get apiPid(): number | undefined {
+    return this.api?.pid;
   }
 
   get token(): string {

@@ -1,7 +1,7 @@
 import type { DomainInventory, InventoryAnswer, InventoryReport, IsoFile, StoreDisk } from '@virtfleet/contracts';
 import { existsSync, watch, type FSWatcher } from 'node:fs';
 import type { Command, CommandRunner } from '@virtfleet/exec';
-import { collectInventory, parseVirshEventLine, readDomain, virshEventLoop, virshNetworkEventLoop } from '@virtfleet/libvirt';
+import { collectInventory, type HostInventory, parseVirshEventLine, readDomain, virshEventLoop, virshNetworkEventLoop } from '@virtfleet/libvirt';
 import type { Logger } from 'pino';
 
 export interface InventorySink {
@@ -24,6 +24,11 @@ export interface InventoryReporterOptions {
    * new or expired DHCP lease, and the next full inventory carries it to the API.
    */
   leaseDir?: string;
+  /**
+   * A simulated host (`virtfleet-agent simulate`, for benchmarks): its inventory comes from here,
+   * not from virsh, and no libvirt event streams are followed.
+   */
+  simulated?: () => HostInventory;
 }
 
 /**
@@ -47,6 +52,7 @@ export class InventoryReporter {
   start(): void {
     void this.full();
     this.timer = setInterval(() => void this.full(), this.o.intervalMs);
+    if (this.o.simulated) return;
     this.watching = [
       this.follow(virshEventLoop(this.o.uri), (line) => {
         const ev = parseVirshEventLine(line);
@@ -70,7 +76,7 @@ export class InventoryReporter {
   full(): Promise<void> {
     return this.enqueue('full inventory', async () => {
       const takenAt = new Date().toISOString();
-      const inv = await collectInventory((cmd) => this.o.runner.run(cmd, { signal: this.stopping.signal }), this.o.uri);
+      const inv = this.o.simulated?.() ?? (await collectInventory((cmd) => this.o.runner.run(cmd, { signal: this.stopping.signal }), this.o.uri));
       if (this.stopping.signal.aborted) return;
       const answer = await this.o.sink.inventory({ kind: 'full', takenAt, ...inv });
       this.o.log.debug({ domains: inv.domains.length, changed: answer.changed }, 'full inventory sent');
