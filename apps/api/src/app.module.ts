@@ -10,6 +10,7 @@ import { EventsController } from './events/events.controller';
 import { ErrorFilter } from './common/error.filter';
 import { API_CONFIG, type ApiConfig } from './config/api.config';
 import { JobSql } from './db/job-sql.service';
+import { PgService } from './db/pg.service';
 import { PrismaService } from './db/prisma.service';
 import { HealthController } from './health/health.controller';
 import { HostsController } from './hosts/hosts.controller';
@@ -47,6 +48,7 @@ export class AppModule {
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         PrismaService,
+        PgService,
         JobSql,
         HostQueues,
         TokenService,

@@ -2,7 +2,8 @@ import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '@prisma/client';
 import { createTestDatabase, testServices, type TestDatabase } from '@virtfleet/testing';
 import { loadApiConfig } from '../src/config/api.config';
-import { JobSql, pgCode } from '../src/db/job-sql.service';
+import { JobSql } from '../src/db/job-sql.service';
+import { PgService, pgCode } from '../src/db/pg.service';
 
 // The job pipeline's own statements (db/job-sql.service.ts) must give exactly the rows Prisma
 // reads and writes: the same columns, timestamps in UTC, seq a bigint, JSON as JSON.
@@ -11,16 +12,18 @@ describe('JobSql: the hot statements agree with Prisma', () => {
   let database: TestDatabase;
   let db: PrismaClient;
   let sql: JobSql;
+  let pg: PgService;
   let hostId: string;
 
   beforeAll(async () => {
     database = await createTestDatabase();
     db = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url }) });
-    sql = new JobSql(loadApiConfig({ DATABASE_URL: database.url, REDIS_URL: testServices().redisUrl }));
+    pg = new PgService(loadApiConfig({ DATABASE_URL: database.url, REDIS_URL: testServices().redisUrl }));
+    sql = new JobSql(pg);
     hostId = (await db.host.create({ data: { name: 'sql-h1', agentTokenHash: 'x', redisUser: 'u' } })).id;
   });
   afterAll(async () => {
-    await sql.onModuleDestroy();
+    await pg.onModuleDestroy();
     await db.$disconnect();
     await database.drop();
   });

@@ -1,7 +1,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { Prisma } from '@prisma/client';
 import type { FastifyReply } from 'fastify';
-import { DatabaseUnavailableError } from '../db/job-sql.service';
+import { DatabaseUnavailableError } from '../db/pg.service';
 
 // Prisma's codes for "the database is not there right now" (not "your request is wrong").
 const DB_UNAVAILABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);

@@ -1,32 +1,15 @@
 import { randomUUID } from 'node:crypto';
-import { Inject, Injectable, type OnModuleDestroy } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import type { Job } from '@prisma/client';
 import { LIVE_JOB_STATES } from '@virtfleet/contracts';
-import { Pool, types, type QueryConfig } from 'pg';
-import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import type { QueryConfig } from 'pg';
+import { PgService, utc } from './pg.service';
 import type { JobEnd } from '../jobs/job-lifecycle.service';
 
-// The job pipeline's hot statements, straight to PostgreSQL with prepared statements.
-//
-// Every job goes through the same few statements (insert, queued, claimed, read, ended). Through
-// Prisma each costs ≈2.6–3.6 ms of API CPU (its query compiler runs per query); a prepared
-// statement on `pg` costs ≈0.35 ms (bench/pipeline.ts, docs/performance.md). Everything else
-// (transactions with an inventory effect, lists, the rest of the schema) stays on Prisma. The
-// rows come back as Prisma's own `Job` type: the same columns, timestamps read as UTC (Prisma
-// stores `timestamp(3)` in UTC), `seq` as a bigint, JSON parsed.
+// The job pipeline's hot statements (insert, queued, claimed, read, ended) as prepared
+// statements on PgService's pool (why: pg.service.ts). Transactions with an inventory effect,
+// lists and the rest of the schema stay on Prisma. The rows come back as Prisma's own `Job` type.
 
-const TIMESTAMP = 1114; // timestamp without time zone
-const INT8 = 20;
-const parsers = {
-  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
-    if (oid === TIMESTAMP) return (text: string) => new Date(`${text.replace(' ', 'T')}Z`);
-    if (oid === INT8) return (text: string) => BigInt(text);
-    return types.getTypeParser(oid, format);
-  }) as typeof types.getTypeParser,
-};
-
-/** A Date as PostgreSQL's `timestamp(3)` holds Prisma's: the UTC wall time (the zone is ignored). */
-const utc = (d: Date): string => d.toISOString();
 const json = (v: unknown): string | null => (v === undefined || v === null ? null : JSON.stringify(v));
 
 /** The columns of a new job the submit path fills in (the rest take their defaults). */
@@ -47,32 +30,11 @@ export interface NewJob {
 }
 
 @Injectable()
-export class JobSql implements OnModuleDestroy {
-  private readonly pool: Pool;
+export class JobSql {
+  constructor(private readonly pg: PgService) {}
 
-  constructor(@Inject(API_CONFIG) config: ApiConfig) {
-    const url = new URL(config.databaseUrl);
-    const schema = url.searchParams.get('schema');
-    url.searchParams.delete('schema'); // Prisma's parameter, not PostgreSQL's
-    this.pool = new Pool({
-      connectionString: url.toString(),
-      max: 8,
-      types: parsers,
-      ...(schema ? { options: `-c search_path=${schema.replace(/[^A-Za-z0-9_]/g, '')}` } : {}),
-    });
-    this.pool.on('error', () => undefined); // an idle client's connection dropped: the pool makes a new one
-  }
-
-  async onModuleDestroy(): Promise<void> {
-    await this.pool.end();
-  }
-
-  private async many(q: QueryConfig): Promise<Job[]> {
-    try {
-      return (await this.pool.query<Job>(q)).rows;
-    } catch (err) {
-      throw isConnectionError(err) ? new DatabaseUnavailableError(err) : err;
-    }
+  private many(q: QueryConfig): Promise<Job[]> {
+    return this.pg.rows<Job>(q);
   }
 
   /** INSERT … RETURNING: the new row. Errors carry PostgreSQL's code (23503 no such host, 23505 key taken). */
@@ -187,29 +149,4 @@ export class JobSql implements OnModuleDestroy {
   private async first(q: QueryConfig): Promise<Job | undefined> {
     return (await this.many(q))[0];
   }
-}
-
-/** PostgreSQL cannot be reached (answered 503 database_unavailable, as Prisma's P1001 is). */
-export class DatabaseUnavailableError extends Error {
-  constructor(cause: unknown) {
-    super(`PostgreSQL is not reachable: ${(cause as Error).message}`, { cause });
-    this.name = 'DatabaseUnavailableError';
-  }
-}
-
-// PostgreSQL's connection-exception class 08, shutting down or starting (57P01-57P03), too many
-// connections, and the socket's own errors.
-const PG_UNAVAILABLE = /^(08[0-9A-Z]{3}|57P0[123]|53300)$/;
-const SOCKET_ERRORS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND']);
-
-function isConnectionError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown } | null;
-  const code = typeof e?.code === 'string' ? e.code : '';
-  return PG_UNAVAILABLE.test(code) || SOCKET_ERRORS.has(code) || (typeof e?.message === 'string' && /^Connection terminated/.test(e.message));
-}
-
-/** PostgreSQL's error code of a failed statement (pg errors carry it as `code`). */
-export function pgCode(err: unknown): string | undefined {
-  const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? code : undefined;
 }

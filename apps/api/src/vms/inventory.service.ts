@@ -1,7 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from '@prisma/client';
 import type { InventoryAnswer, InventoryReport } from '@virtfleet/contracts';
-import { syncStoreDisks } from '../disks/disk-inventory';
+import { isDeepStrictEqual } from 'node:util';
+import { planStoreSync, storeSyncIsEmpty, syncStoreDisks, type DiskRow } from '../disks/disk-inventory';
+import { PgService, utc } from '../db/pg.service';
 import { PrismaService } from '../db/prisma.service';
 import { JobEvents } from '../jobs/job-events';
 import { markAbsent, markGone, upsertDomains, type ChangedVm } from './vm-store';
@@ -14,6 +16,7 @@ import { markAbsent, markGone, upsertDomains, type ChangedVm } from './vm-store'
 export class InventoryService {
   constructor(
     private readonly db: PrismaService,
+    private readonly pg: PgService,
     private readonly events: JobEvents,
   ) {}
 
@@ -21,32 +24,45 @@ export class InventoryService {
     const takenAt = new Date(report.takenAt);
     let changed: ChangedVm[];
     if (report.kind === 'full') {
-      changed = await this.db.$transaction(async (tx) => {
+      // Every host, every minute: on `pg`, not Prisma (pg.service.ts says why).
+      changed = await this.pg.tx(async (tx) => {
         const upserted = await upsertDomains(tx, hostId, report.domains, takenAt);
         const absent = await markAbsent(tx, hostId, report.domains.map((d) => d.uuid), takenAt);
-        await tx.host.update({
-          where: { id: hostId },
-          data: {
-            networks: report.networks as Prisma.InputJsonValue,
-            pools: report.pools as Prisma.InputJsonValue,
-            inventoryAt: takenAt,
-          },
+        await tx.rows({
+          name: 'host-inventory',
+          text: `UPDATE "Host" SET "networks" = $2::jsonb, "pools" = $3::jsonb, "inventoryAt" = $4::timestamp(3), "updatedAt" = $5::timestamp(3) WHERE "id" = $1::uuid`,
+          values: [hostId, JSON.stringify(report.networks), JSON.stringify(report.pools), utc(takenAt), utc(new Date())],
         });
         return [...upserted, ...absent];
       });
     } else if (report.kind === 'storage') {
+      // Every host, every minute, and almost always the same: two prepared reads find that
+      // nothing changed; only a change takes the transaction.
+      if (await this.storageUnchanged(hostId, report, takenAt)) return { changed: 0 };
       const n = await this.db.$transaction(async (tx) => {
         await tx.host.update({ where: { id: hostId }, data: { isos: report.isos as Prisma.InputJsonValue } });
         return syncStoreDisks(tx, hostId, report.disks, takenAt);
       });
       return { changed: n };
     } else if (report.kind === 'domain') {
-      changed = await upsertDomains(this.db, hostId, [report.domain], takenAt);
+      changed = await upsertDomains(this.pg, hostId, [report.domain], takenAt);
     } else {
-      changed = await markGone(this.db, hostId, { name: report.name, ...(report.uuid ? { uuid: report.uuid } : {}) }, takenAt);
+      changed = await markGone(this.pg, hostId, { name: report.name, ...(report.uuid ? { uuid: report.uuid } : {}) }, takenAt);
     }
     this.announce(hostId, changed);
     return { changed: changed.length };
+  }
+
+  private async storageUnchanged(hostId: string, report: Extract<InventoryReport, { kind: 'storage' }>, takenAt: Date): Promise<boolean> {
+    const [host] = await this.pg.rows<{ isos: unknown }>({ name: 'host-isos', text: `SELECT "isos" FROM "Host" WHERE "id" = $1::uuid`, values: [hostId] });
+    if (!host || !isDeepStrictEqual(host.isos, report.isos)) return false;
+    const rows = await this.pg.rows<DiskRow>({
+      name: 'host-disks',
+      text: `SELECT "id"::text AS "id", "name", "state"::text AS "state", "format", "path", "virtualSize", "actualSize", "backingFile",
+               "backingFormat", "refused", "seenAt", "updatedAt" FROM "Disk" WHERE "hostId" = $1::uuid`,
+      values: [hostId],
+    });
+    return storeSyncIsEmpty(planStoreSync(rows, report.disks, takenAt));
   }
 
   announce(hostId: string, changed: readonly ChangedVm[]): void {

@@ -1,7 +1,8 @@
-import type { Prisma, PrismaClient } from '@prisma/client';
 import type { DomainInventory } from '@virtfleet/contracts';
+import type { RawSql } from '../db/pg.service';
 
-type Db = Prisma.TransactionClient | PrismaClient;
+/** Prisma (a job's effect inside its transaction) or `pg` (inventory reports, pg.service.ts). */
+type Db = RawSql;
 
 /** A VM row the store changed, for events. */
 export interface ChangedVm {

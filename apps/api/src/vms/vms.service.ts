@@ -57,7 +57,7 @@ export class VmsService {
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {}
 
-  async list(q: ListVmsQuery): Promise<{ items: Vm[]; nextCursor: string | null }> {
+  async list(q: ListVmsQuery): Promise<{ items: Array<Omit<Vm, 'xml'>>; nextCursor: string | null }> {
     const where: Prisma.VmWhereInput = {
       ...(q.hostId ? { hostId: q.hostId } : {}),
       ...(q.state ? { state: q.state } : {}),
@@ -67,7 +67,8 @@ export class VmsService {
     const labels = labelConditions(q.label);
     if (labels.length) where.AND = labels;
     if (q.cursor) where.OR = afterCursor(q.cursor);
-    const rows = await this.db.vm.findMany({ where, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: q.limit + 1 });
+    // not the domain XML (GET /v1/vms/:id/xml has it): a page of 50 is then a few KiB, not 100
+    const rows = await this.db.vm.findMany({ where, omit: { xml: true }, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }], take: q.limit + 1 });
     return pageOf(rows, q.limit);
   }
 
