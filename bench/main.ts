@@ -4,12 +4,14 @@ import { REPO_ROOT } from '@virtfleet/testing';
 import { loadNow, machine, type Bench } from './lib/bench';
 import { markdown, save, type BenchResult } from './lib/report';
 import { withServices } from './lib/services';
+import { fleet } from './fleet';
 import { inventory } from './inventory';
+import { peers } from './peers';
 import { pipeline } from './pipeline';
 import { realOps } from './real-ops';
 
 /** Every benchmark, in the order `npm run bench` runs them. */
-export const BENCHES: Bench[] = [pipeline, realOps, inventory];
+export const BENCHES: Bench[] = [pipeline, realOps, peers, inventory, fleet];
 
 const log = (line: string) => process.stderr.write(`bench: ${line}\n`);
 

@@ -17,7 +17,7 @@ describe('benchmarks, smoke run', () => {
       );
       if (r.exitCode !== 0) throw new Error(`bench --smoke: exit ${r.exitCode}\n${r.stderr}`);
       const files = await readdir(results);
-      for (const name of ['pipeline', 'real-ops', 'inventory']) {
+      for (const name of ['pipeline', 'real-ops', 'peers', 'inventory', 'fleet']) {
         expect(r.stdout).toContain(`## ${name} (smoke`);
         const file = files.find((f) => f.startsWith(`${name}-`));
         expect(file).toBeDefined();

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what virtfleet needs on a Debian 12 machine, only where it is missing:
-# npm packages (npm ci) and Debian packages (PostgreSQL, Redis, libvirt, QEMU, virtinst, tini).
+# npm packages (npm ci) and Debian packages (PostgreSQL, Redis, libvirt, QEMU, virtinst, tini,
+# and for the peers benchmark OpenSSH's server and Ansible).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 # shellcheck source=lib.sh
@@ -39,6 +40,14 @@ command -v python3 >/dev/null || need+=(python3)
 command -v xorriso >/dev/null || need+=(xorriso)          # ISO images; virt-install --location ISO reads them with it
 command -v flock >/dev/null || need+=(util-linux)
 command -v guestfish >/dev/null || need+=(libguestfs-tools)
+# The peers benchmark (bench/peers.ts): its own sshd on loopback (never the system's; the postinst
+# only makes host keys and the sshd user, and policy-rc.d below keeps it from starting the daemon),
+# and Debian's Ansible with community.libvirt. `ansible` is the package holding the collections:
+# ansible-core alone also gives the command, without community.libvirt.
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
+have_pkg ansible || need+=(ansible)
+have_pkg python3-libvirt || need+=(python3-libvirt)        # what community.libvirt.virt imports
+have_pkg python3-lxml || need+=(python3-lxml)              # community.libvirt's virt_net/virt_pool (and newer virt)
 
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || vf_die "missing Debian packages (${need[*]}); run as root or install them"

@@ -120,6 +120,7 @@ function program(): Command {
         inventoryMs: Number(o.inventoryMs),
         rampMs: Number(o.rampMs),
         agentVersion: AGENT_VERSION,
+        toolEnv: toolEnvironment(process.env),
       });
     });
   return cli;

@@ -6,7 +6,7 @@ import { NodeCommandRunner, type Command, type CommandResult, type CommandRunner
 import { collectInventory, type HostInventory } from '@virtfleet/libvirt';
 import { Agent } from './agent';
 import { ApiClient } from './api-client';
-import { loadAgentConfig, toolEnvironment } from './config/agent.config';
+import { loadAgentConfig } from './config/agent.config';
 import { enroll } from './enroll';
 import { doctorChecks, doctorReportOf, gatherDoctorInput } from './host/doctor';
 import { HostFactsCollector } from './host/host-facts';
@@ -35,6 +35,8 @@ export interface SimulateOptions {
   /** Progress and heartbeat round trips, rewritten every 2 s (JSON). */
   statsFile: string;
   agentVersion: string;
+  /** The environment the real virsh read at start runs with (toolEnvironment). */
+  toolEnv: NodeJS.ProcessEnv;
 }
 
 export interface SimulateStats {
@@ -42,6 +44,8 @@ export interface SimulateStats {
   hosts: number;
   started: number;
   failed: number;
+  /** Why hosts did not start (the first few). */
+  errors: string[];
   /** [epoch ms when the answer came, round trip ms] for the last few minutes. */
   heartbeats: Array<[number, number]>;
 }
@@ -118,14 +122,14 @@ export async function simulate(o: SimulateOptions): Promise<void> {
   const node = join(o.dir, 'test-node.xml');
   await writeFile(node, testNode(o.vms));
   const uri = `test://${node}`;
-  const runner = new NodeCommandRunner({ baseEnv: toolEnvironment(process.env) });
+  const runner = new NodeCommandRunner({ baseEnv: o.toolEnv });
   const exec = (cmd: Command, opts?: Parameters<typeof runner.run>[1]) => runner.run(cmd, opts);
   // Read once, for real: the test driver's domains, this machine's facts and the doctor's report.
   const template = JSON.stringify(await collectInventory(exec, uri));
   const facts = await new HostFactsCollector({ libvirtUri: uri, storageRoot: o.dir, agentVersion: o.agentVersion, kvmProbeTimeoutMs: 25_000 }).collect(exec);
   const doctor = doctorReportOf(doctorChecks(await gatherDoctorInput(facts, exec)));
 
-  const stats: SimulateStats = { pid: process.pid, hosts: o.tokens.length, started: 0, failed: 0, heartbeats: [] };
+  const stats: SimulateStats = { pid: process.pid, hosts: o.tokens.length, started: 0, failed: 0, errors: [], heartbeats: [] };
   const record = (ms: number) => stats.heartbeats.push([Date.now(), Math.round(ms * 100) / 100]);
   const writeStats = async () => {
     const cutoff = Date.now() - HEARTBEAT_WINDOW_MS;
@@ -173,6 +177,7 @@ export async function simulate(o: SimulateOptions): Promise<void> {
       await new Promise((r) => setTimeout(r, (o.rampMs * k) / o.tokens.length));
       await startOne(token, k).catch((err: Error) => {
         stats.failed++;
+        if (stats.errors.length < 5) stats.errors.push(`${o.prefix}-${o.first + k}: ${err.message}`);
         log.error({ err: err.message, host: `${o.prefix}-${o.first + k}` }, 'simulated host did not start');
       });
     }),

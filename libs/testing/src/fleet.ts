@@ -69,11 +69,16 @@ export class Fleet {
     const url = `http://127.0.0.1:${await freePort()}`;
     const fleet = new Fleet(url, dir, join(dir, 'store'), opts.databaseUrl ?? db?.url ?? '', opts.redisUrl ?? s.redisUrl, adminToken, opts);
     fleet.db = db;
-    await fleet.startApi();
-    if (opts.agent === false) return fleet;
-    await fleet.enroll(opts.name ?? 'e2e-host');
-    await fleet.startAgent();
-    return fleet;
+    try {
+      await fleet.startApi();
+      if (opts.agent === false) return fleet;
+      await fleet.enroll(opts.name ?? 'e2e-host');
+      await fleet.startAgent();
+      return fleet;
+    } catch (err) {
+      await fleet.stop(); // no API, agent or database left behind by a start that failed half-way
+      throw err;
+    }
   }
 
   /** The fleet's own host: enrolled as an operator does it. */
