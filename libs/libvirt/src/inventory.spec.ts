@@ -4,10 +4,12 @@ import { join } from 'node:path';
 import { domainInventory, networkInventory, poolInventory } from '@virtfleet/contracts';
 import { argvOf, CommandFailedError, FakeRunner, NodeCommandRunner, type Command, type CommandResult, type FakeOutcome } from '@virtfleet/exec';
 import {
+  actOnDomain,
   addressesByMac,
   classifyVirshErrors,
   collectInventory,
   isDomainNotFound,
+  INVENTORY_TIMEOUT_MS,
   MAX_BATCH_BYTES,
   netDhcpLeases,
   parseBatchOutput,
@@ -19,6 +21,7 @@ import {
   parseVirshEventLine,
   quoteVirshArg,
   readDomain,
+  readHintOf,
   stateFromNumbers,
   virshBatchCommands,
   virshEventLoop,
@@ -26,6 +29,8 @@ import {
   VirshInventoryError,
 } from './inventory';
 import { virsh } from './virsh';
+import { SNAPSHOT_TIMEOUT_MS } from './virsh-snapshot';
+import { UnsafeValueError } from './virt-install';
 
 // Real virsh 9.0 output (qemu:///system unless it says otherwise).
 // net-dumpxml of an active forward-mode=bridge network.
@@ -601,6 +606,119 @@ describe('readDomain (emulated virsh)', () => {
   });
 });
 
+describe('actOnDomain (emulated virsh)', () => {
+  const URI = 'qemu:///system';
+  const NOT_FOUND = (name: string) => ({ err: `error: Domain snapshot not found: no domain snapshot with matching name '${name}'` });
+  const one = (overrides: Record<string, Answer> = {}) => {
+    const base = host({
+      [`domstats --state ${A}`]: { out: "Domain: 'a'\n  state.state=1\n  state.reason=5\n\n" },
+      "net-dhcp-leases --network 'vfh-a-br'": { out: LEASE_A },
+      ...overrides,
+    });
+    // Snapshot names the hint makes up: virsh does not know them.
+    return (command: string): Answer => {
+      const m = /^snapshot-dumpxml --domain \S+ --snapshotname '(n\d+|gone)'$/.exec(command);
+      return m?.[1] && !(command in overrides) ? NOT_FOUND(m[1]) : base(command);
+    };
+  };
+  const HINT = { snapshots: ['s1', `s 2 'q"x`], networks: ['vfh-a-br'] };
+  const scriptOf = (call: readonly string[] | undefined) => call?.[4] ?? '';
+
+  it('runs the action, then the read, and with a right hint the snapshots and leases too, in one process', async () => {
+    const fake = new FakeRunner().on('virsh', emulatedVirsh(one({ [`suspend --domain ${A}`]: {} })));
+    const res = await actOnDomain((c) => fake.run(c), URI, A.toUpperCase(), { verb: 'suspend' }, HINT);
+    expect(fake.calls).toHaveLength(1);
+    const script = scriptOf(fake.calls[0]);
+    expect(script.indexOf(`suspend --domain ${A}`)).toBeLessThan(script.indexOf(`dumpxml ${A}`));
+    expect(res.answer).toBeUndefined();
+    // the same domain a plain read (three processes) makes
+    const plain = new FakeRunner().on('virsh', emulatedVirsh(one()));
+    expect(res.domain).toEqual(await readDomain((c) => plain.run(c), URI, { uuid: A }));
+    expect(plain.calls).toHaveLength(3);
+    expect(res.domain?.interfaces[0]?.addresses).toEqual(['10.0.0.10']);
+    if (!res.domain) throw new Error('no domain read');
+    expect(readHintOf(res.domain)).toEqual(HINT);
+  });
+
+  it('reads what the hint missed in a second process, and ignores what it named in vain', async () => {
+    const fake = new FakeRunner().on(
+      'virsh',
+      emulatedVirsh(one({ [`suspend --domain ${A}`]: {}, "net-dhcp-leases --network 'other'": { err: "error: failed to get network 'other'\nerror: Network not found: no network with matching name 'other'" } })),
+    );
+    const res = await actOnDomain((c) => fake.run(c), URI, A, { verb: 'suspend' }, { snapshots: ['gone', 's1'], networks: ['other'] });
+    expect(fake.calls).toHaveLength(3); // the action's batch, then the one missed snapshot and the missed leases side by side
+    expect(scriptOf(fake.calls[1]) + scriptOf(fake.calls[2])).not.toContain("--snapshotname 's1'");
+    expect(res.domain?.snapshots.map((x) => x.name)).toEqual(['s1', `s 2 'q"x`]);
+    expect(res.domain?.interfaces[0]?.addresses).toEqual(['10.0.0.10']);
+  });
+
+  it('keeps the action in one process however long the hint: what does not fit is read after', async () => {
+    const names = [...Array.from({ length: 2000 }, (_, i) => `n${i}`), 's1', `s 2 'q"x`];
+    const fake = new FakeRunner().on('virsh', emulatedVirsh(one({ [`suspend --domain ${A}`]: {} })));
+    const res = await actOnDomain((c) => fake.run(c), URI, A, { verb: 'suspend' }, { snapshots: names });
+    expect(fake.calls).toHaveLength(3); // one batch with the action and as much of the hint as fits, then the XMLs and the leases
+    expect(Buffer.byteLength(scriptOf(fake.calls[0]))).toBeLessThanOrEqual(MAX_BATCH_BYTES);
+    expect(scriptOf(fake.calls[0])).toContain(`suspend --domain ${A}`);
+    expect(res.domain?.snapshots.map((x) => x.name)).toEqual(['s1', `s 2 'q"x`]);
+  });
+
+  const CREATE_S1 = `snapshot-create-as '--domain' '${A}' '--name' 's1'`;
+  it.each([
+    ['start, already active (virsh’s own check)', { verb: 'start' }, `start --domain ${A}`, 'error: Domain is already active', 'already'],
+    ['destroy, shut off', { verb: 'destroy' }, `destroy --domain ${A}`, `error: Failed to destroy domain '${A}'\nerror: Requested operation is not valid: domain is not running`, 'already'],
+    ['suspend, shut off', { verb: 'suspend' }, `suspend --domain ${A}`, `error: Failed to suspend domain '${A}'\nerror: Requested operation is not valid: domain is not running`, 'not_running'],
+    ['resume, running', { verb: 'resume' }, `resume --domain ${A}`, `error: Failed to resume domain '${A}'\nerror: Requested operation is not valid: domain is already running`, 'already'],
+    ['resume, pmsuspended', { verb: 'resume' }, `resume --domain ${A}`, `error: Failed to resume domain '${A}'\nerror: Requested operation is not valid: domain is pmsuspended`, 'not_running'],
+    ['create, name taken', { verb: 'snapshot-create-as', name: 's1' }, CREATE_S1, 'error: operation failed: domain moment s1 already exists', 'exists'],
+    ['create, a raw disk', { verb: 'snapshot-create-as', name: 's1' }, CREATE_S1, 'error: unsupported configuration: internal snapshot for disk vdb unsupported for storage type raw', 'unsupported'],
+    ['revert, no such name', { verb: 'snapshot-revert', name: 'gone' }, `snapshot-revert '--domain' '${A}' '--snapshotname' 'gone'`, NOT_FOUND('gone').err, 'not_found'],
+    ['delete, no such name', { verb: 'snapshot-delete', name: 'gone' }, `snapshot-delete '--domain' '${A}' '--snapshotname' 'gone'`, NOT_FOUND('gone').err, 'not_found'],
+  ] as const)('%s is an answer, not an error', async (_label, action, command, err, kind) => {
+    const fake = new FakeRunner().on('virsh', emulatedVirsh(one({ [command]: { err } })));
+    // the revert's name is read along (the hint), so its "not found" comes twice: once the action's
+    const res = await actOnDomain((c) => fake.run(c), URI, A, action, { snapshots: ['gone'] });
+    expect(res.answer).toEqual({ kind, said: err.split('\n').at(-1)?.slice('error: '.length) });
+    expect(res.domain).toMatchObject({ uuid: A, name: 'a' });
+  });
+
+  it('a name in the hint that the read alone says is gone is no answer of the action', async () => {
+    const fake = new FakeRunner().on('virsh', emulatedVirsh(one({ [`snapshot-revert '--domain' '${A}' '--snapshotname' 'gone'`]: {} })));
+    const res = await actOnDomain((c) => fake.run(c), URI, A, { verb: 'snapshot-revert', name: 'gone' }, { snapshots: ['gone'] });
+    expect(res.answer).toBeUndefined();
+  });
+
+  it('fails with virsh’s words on any other error of the action', async () => {
+    const err = "error: Failed to suspend domain 'a'\nerror: internal error: unable to execute QEMU command 'stop'";
+    const fake = new FakeRunner().on('virsh', emulatedVirsh(one({ [`suspend --domain ${A}`]: { err } })));
+    await expect(actOnDomain((c) => fake.run(c), URI, A, { verb: 'suspend' })).rejects.toThrow(/virsh batch failed: error: internal error: unable to execute QEMU command 'stop'/);
+  });
+
+  it('a domain that is gone is null (the action’s own "failed to get domain" included)', async () => {
+    const gone = { err: `error: failed to get domain '${C}'` };
+    const fake = new FakeRunner().on(
+      'virsh',
+      emulatedVirsh(one({ [`destroy --domain ${C}`]: gone, [`domstats --state ${C}`]: gone, [`snapshot-list ${C} --name`]: gone, [`snapshot-current ${C} --name`]: gone })),
+    );
+    expect(await actOnDomain((c) => fake.run(c), URI, C, { verb: 'destroy' })).toEqual({ domain: null });
+  });
+
+  it('checks the UUID before it builds anything, and a snapshot name and description as virsh-snapshot.ts does', async () => {
+    const never = () => Promise.reject(new Error('not run'));
+    await expect(actOnDomain(never, URI, 'x ; destroy y', { verb: 'start' })).rejects.toThrow(/not a UUID/);
+    await expect(actOnDomain(never, URI, A, { verb: 'snapshot-delete', name: "a' ; undefine b" })).rejects.toThrow(UnsafeValueError);
+    await expect(actOnDomain(never, URI, A, { verb: 'snapshot-create-as', name: 's1', description: 'two\nlines' })).rejects.toThrow(UnsafeValueError);
+  });
+
+  it('gives a snapshot action the snapshot time limit, a power action the batch one', async () => {
+    const fake = new FakeRunner().on('virsh', emulatedVirsh(one({ [CREATE_S1]: {}, [`start --domain ${A}`]: {} })));
+    const seen: Command[] = [];
+    const run = (c: Command) => (seen.push(c), fake.run(c));
+    await actOnDomain(run, URI, A, { verb: 'snapshot-create-as', name: 's1' }, HINT);
+    await actOnDomain(run, URI, A, { verb: 'start' }, HINT);
+    expect(seen.map((c) => c.timeoutMs)).toEqual([SNAPSHOT_TIMEOUT_MS, INVENTORY_TIMEOUT_MS]);
+  });
+});
+
 // ------------------------------------------------------------------------------------------
 // Real virsh, libvirt's test driver
 // ------------------------------------------------------------------------------------------
@@ -637,6 +755,36 @@ function testNode(domains: number): string {
   <pool type='dir'><name>default-pool</name><uuid>${POOL}</uuid><capacity unit='bytes'>107374182400</capacity><allocation unit='bytes'>0</allocation><available unit='bytes'>107374182400</available><target><path>/default-pool</path></target></pool>
 </node>`;
 }
+
+describe('actOnDomain with real virsh (test driver)', () => {
+  // test:///default starts afresh with each connection: what an action did shows only in its own process.
+  const TEST = 'test:///default';
+  const TEST_UUID = '6695eb01-f6a4-8304-79aa-97f2502e193f';
+  const counted = () => {
+    const calls: Command[] = [];
+    return { calls, run: (c: Command) => (calls.push(c), realRun(c)) };
+  };
+
+  it('creates a snapshot whose description virsh’s batch parser must not split, and reads it in the same process', async () => {
+    const description = `--name evil ; snapshot-delete --current 'q' "dq" \\ # not a comment & <x>`;
+    const { calls, run } = counted();
+    const res = await actOnDomain(run, TEST, TEST_UUID, { verb: 'snapshot-create-as', name: 's1', description }, { snapshots: ['s1'], networks: ['default'] });
+    expect(calls).toHaveLength(1);
+    expect(res.answer).toBeUndefined();
+    expect(res.domain?.snapshots).toEqual([expect.objectContaining({ name: 's1', description, state: 'running', current: true })]);
+  });
+
+  it.each(['snapshot-revert', 'snapshot-delete'] as const)('%s of an unknown name answers not_found, the same name read along notwithstanding', async (verb) => {
+    const res = await actOnDomain(realRun, TEST, TEST_UUID, { verb, name: 'nosuch' }, { snapshots: ['nosuch'] });
+    expect(res.answer).toEqual({ kind: 'not_found', said: "Domain snapshot not found: no domain snapshot with matching name 'nosuch'" });
+    expect(res.domain).toMatchObject({ name: 'test', state: 'running' });
+  });
+
+  it('destroy: the read after it shows it done', async () => {
+    const res = await actOnDomain(realRun, TEST, TEST_UUID, { verb: 'destroy' });
+    expect(res).toEqual({ domain: expect.objectContaining({ name: 'test', state: 'shutoff' }) });
+  });
+});
 
 describe('collectInventory with real virsh (test driver)', () => {
   let dir: string;

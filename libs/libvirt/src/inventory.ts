@@ -10,6 +10,7 @@ import {
 import { CommandFailedError, type Command, type CommandResult } from '@virtfleet/exec';
 import { childElement, childElements, childText, parseDomainXml, parseXml, scaledToBytes, type DomainXmlFacts } from './domain-xml';
 import { virsh } from './virsh';
+import { SNAPSHOT_TIMEOUT_MS, snapshotCreateAsArgs, snapshotNamedArgs } from './virsh-snapshot';
 
 /** How the caller runs a process (a CommandRunner's run, a fake in tests). */
 export type RunCommand = (command: Command) => Promise<CommandResult>;
@@ -81,6 +82,23 @@ function checkStep(step: BatchStep, nonce: string): void {
   }
 }
 
+function stepPiece(step: BatchStep, nonce: string): string {
+  return `echo ${marker(nonce, step.kind, step.id)} ; ${step.command}`;
+}
+
+/** How many of `extra` still fit after `steps` in one virsh process (virshBatchCommands splits past MAX_BATCH_BYTES). */
+export function stepsThatFit(steps: readonly BatchStep[], extra: readonly BatchStep[], nonce: string): number {
+  let room = MAX_BATCH_BYTES - Buffer.byteLength(`echo ${marker(nonce, END, '')}`);
+  for (const step of steps) room -= Buffer.byteLength(stepPiece(step, nonce)) + 3;
+  let n = 0;
+  for (const step of extra) {
+    room -= Buffer.byteLength(stepPiece(step, nonce)) + 3;
+    if (room < 0) break;
+    n++;
+  }
+  return n;
+}
+
 /** The virsh processes that run `steps` in order: one, or a few for very large hosts. */
 export function virshBatchCommands(uri: string, steps: readonly BatchStep[], nonce: string): Command[] {
   const end = `echo ${marker(nonce, END, '')}`;
@@ -88,7 +106,7 @@ export function virshBatchCommands(uri: string, steps: readonly BatchStep[], non
   let size = Buffer.byteLength(end);
   for (const step of steps) {
     checkStep(step, nonce);
-    const piece = `echo ${marker(nonce, step.kind, step.id)} ; ${step.command}`;
+    const piece = stepPiece(step, nonce);
     const bytes = Buffer.byteLength(piece) + 3;
     const current = scripts[scripts.length - 1] ?? [];
     if (current.length > 0 && size + bytes > MAX_BATCH_BYTES) {
@@ -163,6 +181,8 @@ export interface BatchRun {
   readonly gone: Set<string>;
   /** The first result, to blame when a section is missing without a reason. */
   readonly blame: CommandResult;
+  /** Every process's stderr, in order (where an action's answer is read, see DomainAction). */
+  readonly stderr: string;
 }
 
 /** Runs the steps and fails unless every batch ran to its end with only "gone" (or `benign`) errors. */
@@ -182,7 +202,7 @@ export async function runVirshBatch(run: RunCommand, uri: string, steps: readonl
   }
   const blame = results[0];
   if (!blame) throw new Error('no virsh batch was run');
-  return { sections, gone, blame };
+  return { sections, gone, blame, stderr: results.map((r) => r.stderr).join('') };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -704,18 +724,138 @@ export function domainUuidCommand(uri: string, name: string): Command {
 }
 
 /**
- * A power action run in readDomain's own virsh process, before the read: one process start and
- * libvirt connect instead of two (≈30 ms each). "Already so" is no error (the state read after
- * it is the judge); any other error line fails the read with virsh's words.
+ * An action run in readDomain's own virsh process, before the read: one process start and
+ * libvirt connect instead of two (≈30 ms each), and the read shows what the action left.
+ * What it answers when there is nothing to do (see ActionAnswerKind) is no error: the caller gets
+ * it and judges by the domain read after it. Any other error line fails the read with virsh's
+ * words. The domain is always its UUID; a snapshot's name and description are checked by
+ * virsh-snapshot.ts and every word after the verb is quoted (quoteVirshArg), so virsh's batch
+ * parser reads the same words the argv form would get.
  */
-export interface PowerStep {
-  verb: 'start' | 'destroy';
+export type DomainAction =
+  | { readonly verb: 'start' | 'destroy' | 'suspend' | 'resume' }
+  | { readonly verb: 'snapshot-create-as'; readonly name: string; readonly description?: string }
+  | { readonly verb: 'snapshot-revert' | 'snapshot-delete'; readonly name: string };
+
+/** The power actions (start-vm, destroy-vm, suspend-vm, resume-vm). */
+export type PowerStep = Extract<DomainAction, { verb: 'start' | 'destroy' | 'suspend' | 'resume' }>;
+
+/**
+ * How an action said "nothing to do" (virsh 9.0's words, measured on qemu:///system unless noted;
+ * the test driver words the power ones differently, "internal error: domain 'x' not paused"):
+ * - already: start of an active domain, destroy of a shut-off one, resume of a running one;
+ * - not_running: suspend or resume of a shut-off domain, or of a pmsuspended one (that wording
+ *   from libvirt's qemu driver source: no guest here reaches S3);
+ * - exists: snapshot-create-as of a name the domain already has;
+ * - unsupported: snapshot-create-as refused before anything was done ("unsupported configuration:
+ *   internal snapshot for disk vdb unsupported for storage type raw"; "nothing selected for
+ *   snapshot" with no disk), running or shut off, the domain's state untouched;
+ * - not_found: snapshot-revert or snapshot-delete of a name the domain does not have.
+ */
+export type ActionAnswerKind = 'already' | 'not_running' | 'exists' | 'unsupported' | 'not_found';
+
+export interface ActionAnswer {
+  readonly kind: ActionAnswerKind;
+  /** virsh's line, "error: " left off. */
+  readonly said: string;
 }
 
-const POWER_BENIGN: Record<PowerStep['verb'], readonly RegExp[]> = {
-  start: [/^error: Failed to start domain '/, /^error: Requested operation is not valid: domain is already active$/],
-  destroy: [/^error: Failed to destroy domain '/, /^error: Requested operation is not valid: domain is not running$/],
+interface ActionRules {
+  /** Lines that only introduce the answer ("error: Failed to start domain 'X'"). */
+  readonly preface: readonly RegExp[];
+  readonly answers: ReadonlyArray<readonly [ActionAnswerKind, RegExp]>;
+}
+
+const INVALID = 'error: Requested operation is not valid: domain is';
+const POWER_RULES: Record<PowerStep['verb'], ActionRules> = {
+  // virsh itself refuses an active domain before asking libvirt ("Domain is already active");
+  // the qemu driver's own words come only when the domain started in between.
+  start: { preface: [/^error: Failed to start domain '/], answers: [['already', new RegExp(`^(?:error: Domain is already active|${INVALID} already active)$`)]] },
+  destroy: { preface: [/^error: Failed to destroy domain '/], answers: [['already', new RegExp(`^${INVALID} not running$`)]] },
+  suspend: { preface: [/^error: Failed to suspend domain '/], answers: [['not_running', new RegExp(`^${INVALID} (?:not running|pmsuspended)$`)]] },
+  resume: {
+    preface: [/^error: Failed to resume domain '/],
+    answers: [
+      ['already', new RegExp(`^${INVALID} already running$`)],
+      ['not_running', new RegExp(`^${INVALID} (?:not running|pmsuspended)$`)],
+    ],
+  },
 };
+
+const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
+function actionRules(action: DomainAction): ActionRules {
+  switch (action.verb) {
+    case 'snapshot-create-as':
+      return {
+        preface: [],
+        answers: [
+          ['exists', new RegExp(`^error: operation failed: domain (?:moment|snapshot) ${escapeRegExp(action.name)} already exists$`)],
+          ['unsupported', /^error: unsupported configuration: /],
+        ],
+      };
+    case 'snapshot-revert':
+    case 'snapshot-delete':
+      return { preface: [], answers: [['not_found', snapshotNotFoundLine(action.name)]] };
+    default:
+      return POWER_RULES[action.verb];
+  }
+}
+
+function snapshotNotFoundLine(name: string): RegExp {
+  return new RegExp(`^error: Domain snapshot not found: no domain snapshot with matching name '${escapeRegExp(name)}'$`);
+}
+
+function actionCommand(uuid: string, action: DomainAction): string {
+  switch (action.verb) {
+    case 'snapshot-create-as':
+      return quotedAfterVerb(snapshotCreateAsArgs(uuid, action.name, action.description));
+    case 'snapshot-revert':
+    case 'snapshot-delete':
+      return quotedAfterVerb(snapshotNamedArgs(action.verb, uuid, action.name));
+    default:
+      return `${action.verb} --domain ${uuid}`;
+  }
+}
+
+function quotedAfterVerb([verb, ...words]: string[]): string {
+  return [verb, ...words.map(quoteVirshArg)].join(' ');
+}
+
+/**
+ * The answer, if the action gave one. A snapshot read in the same batch can print the very line a
+ * revert prints for an unknown name; `echoes` counts such lines the read explains (its empty XML
+ * sections for that name), so only a line beyond them is the action's.
+ */
+function answerOf(rules: ActionRules, stderr: string, echoes: (kind: ActionAnswerKind) => number): ActionAnswer | undefined {
+  const lines = stderr.split('\n').filter((l) => l.startsWith('error: '));
+  for (const [kind, re] of rules.answers) {
+    const hits = lines.filter((l) => re.test(l));
+    const said = hits[0];
+    if (said !== undefined && hits.length > echoes(kind)) return { kind, said: said.slice('error: '.length) };
+  }
+  return undefined;
+}
+
+/**
+ * What an earlier read saw of a domain (readHintOf): the snapshots whose XML and the networks
+ * whose DHCP leases to read in the same virsh process as the rest, instead of a second one after
+ * it. Only a guess: the snapshot list and the domain XML read in that process decide; a snapshot
+ * or network the hint missed is read in a second process as before, one it named in vain costs a
+ * line of stderr that means no harm.
+ */
+export interface ReadHint {
+  readonly snapshots?: readonly string[];
+  readonly networks?: readonly string[];
+}
+
+export function readHintOf(domain: DomainInventory): ReadHint {
+  return { snapshots: domain.snapshots.map((s) => s.name), networks: networksOf(domain.interfaces) };
+}
+
+function networksOf(interfaces: readonly { network?: string }[]): string[] {
+  return [...new Set(interfaces.flatMap((i) => (i.network ? [i.network] : [])))];
+}
 
 export function readDomainSteps(uuid: string): BatchStep[] {
   if (!UUID.test(uuid)) throw new Error(`not a UUID: ${uuid}`);
@@ -739,43 +879,111 @@ async function resolveUuid(run: RunCommand, uri: string, ref: { uuid?: string; n
   return uuid.toLowerCase();
 }
 
-async function leasesFor(run: RunCommand, uri: string, facts: DomainXmlFacts): Promise<Map<string, Map<string, string[]>>> {
-  const networks = [...new Set(facts.interfaces.flatMap((i) => (i.network ? [i.network] : [])))];
-  const out = new Map<string, Map<string, string[]>>();
-  if (networks.length === 0) return out;
-  const steps = networks.map((name, i) => ({ kind: 'l', id: String(i), command: `net-dhcp-leases --network ${quoteVirshArg(name)}` }));
-  const batch = await runVirshBatch(run, uri, steps);
-  networks.forEach((name, i) => out.set(name, addressesByMac(parseDhcpLeases(batch.sections.get(`l:${i}`) ?? ''))));
+function leaseSteps(networks: readonly string[]): BatchStep[] {
+  return networks.map((name, i) => ({ kind: 'l', id: String(i), command: `net-dhcp-leases --network ${quoteVirshArg(name)}` }));
+}
+
+/** Each network's leases by MAC, read from `l:<index>` sections of leaseSteps(networks). */
+function leasesFrom(batch: BatchRun, networks: readonly string[]): Map<string, Map<string, string[]>> {
+  return new Map(networks.map((name, i) => [name, addressesByMac(parseDhcpLeases(batch.sections.get(`l:${i}`) ?? ''))]));
+}
+
+async function leasesOf(run: RunCommand, uri: string, networks: readonly string[]): Promise<Map<string, Map<string, string[]>>> {
+  if (networks.length === 0) return new Map();
+  return leasesFrom(await runVirshBatch(run, uri, leaseSteps(networks)), networks);
+}
+
+/** Snapshot XML steps of one domain, `s:<uuid>.<index>`, names quoted. */
+function domainSnapshotSteps(uuid: string, names: readonly string[]): BatchStep[] {
+  return snapshotXmlSteps(new Map([[uuid, { names: [...names] }]]));
+}
+
+/** Non-empty XML by snapshot name from the `s:<uuid>.<index>` sections (empty: no such snapshot). */
+function snapshotXmlsFrom(batch: BatchRun, uuid: string, names: readonly string[]): Map<string, string> {
+  const out = new Map<string, string>();
+  names.forEach((name, i) => {
+    const xml = batch.sections.get(`s:${uuid}.${i}`)?.trim();
+    if (xml) out.set(name, xml);
+  });
   return out;
+}
+
+async function snapshotXmlsOf(run: RunCommand, uri: string, uuid: string, names: readonly string[]): Promise<Map<string, string>> {
+  if (names.length === 0) return new Map();
+  return snapshotXmlsFrom(await runVirshBatch(run, uri, domainSnapshotSteps(uuid, names)), uuid, names);
+}
+
+export interface ActedDomain {
+  /** The domain as read after the action; null when libvirt has no such domain. */
+  readonly domain: DomainInventory | null;
+  /** How the action said "nothing to do"; absent when it did its work. */
+  readonly answer?: ActionAnswer;
+}
+
+/**
+ * The one-domain read: `action` first, then the domain, its lists, and the guessed snapshot XMLs
+ * and leases (the hint), all in one virsh process; what the guess missed in one more (two, when
+ * both snapshots and leases were missed, side by side).
+ */
+async function readOne(run: RunCommand, uri: string, uuid: string, name: string | undefined, action: DomainAction | undefined, hint: ReadHint): Promise<ActedDomain> {
+  const nonce = newBatchNonce();
+  const reads = readDomainSteps(uuid); // checks the UUID first
+  const required = action ? [{ kind: 'act', id: '', command: actionCommand(uuid, action) }, ...reads] : reads;
+  // Leases first: few, and wasted on a shut-off domain, but a second process when missed.
+  const guessedNets = [...new Set(hint.networks ?? [])];
+  const guessedSnaps = [...new Set(hint.snapshots ?? [])];
+  const guesses = [...leaseSteps(guessedNets), ...domainSnapshotSteps(uuid, guessedSnaps)];
+  const fit = stepsThatFit(required, guesses, nonce);
+  const nets = guessedNets.slice(0, fit);
+  const snaps = guessedSnaps.slice(0, Math.max(0, fit - guessedNets.length));
+  const rules = action ? actionRules(action) : undefined;
+  // A snapshot action may save a large guest's memory: it gets that command's own time limit.
+  const runBatch = action?.verb.startsWith('snapshot-') ? (cmd: Command) => run({ ...cmd, timeoutMs: SNAPSHOT_TIMEOUT_MS }) : run;
+  const batch = await runVirshBatch(runBatch, uri, [...required, ...guesses.slice(0, fit)], nonce, rules ? [...rules.preface, ...rules.answers.map(([, re]) => re)] : []);
+
+  const read = snapshotXmlsFrom(batch, uuid, snaps);
+  const echoes = (kind: ActionAnswerKind) => (kind === 'not_found' && action && 'name' in action && snaps.includes(action.name) && !read.has(action.name) ? 1 : 0);
+  const answer = rules ? answerOf(rules, batch.stderr, echoes) : undefined;
+  const withAnswer = (domain: DomainInventory | null): ActedDomain => (answer ? { domain, answer } : { domain });
+
+  const xml = requiredSection(batch, `x:${uuid}`, uuid);
+  if (!xml) return withAnswer(null);
+  const facts = parseDomainXml(xml);
+  if (name !== undefined && facts.name !== name) return withAnswer(null);
+  const runState = parseDomStats(batch.sections.get(`st:${uuid}`) ?? '').get(facts.name);
+  const listed = readSnapshotNames(batch.sections, uuid);
+  const live = runState !== undefined && ACTIVE_STATES.has(runState.state);
+  const domainNets = live ? networksOf(facts.interfaces) : [];
+  const [more, moreLeases] = await Promise.all([
+    snapshotXmlsOf(run, uri, uuid, listed.names.filter((n) => !read.has(n))),
+    leasesOf(run, uri, domainNets.filter((n) => !nets.includes(n))),
+  ]);
+  const guessedLeases = leasesFrom(batch, nets);
+  const leases = new Map(domainNets.map((n) => [n, guessedLeases.get(n) ?? moreLeases.get(n) ?? new Map<string, string[]>()]));
+  const snapshots = listed.names.flatMap((n) => {
+    const text = read.get(n) ?? more.get(n);
+    // Absent: deleted since it was listed (virsh said "Domain snapshot not found").
+    return text ? [{ ...parseSnapshotXml(text), current: n === listed.current }] : [];
+  });
+  const inList = (kind: string) => parseLines(batch.sections.get(`${kind}:`)).some((l) => l.trim().toLowerCase() === uuid);
+  return withAnswer(assembleDomain(facts, { run: runState, persistent: inList('dom-persistent'), autostart: inList('dom-autostart'), snapshots, leases }));
 }
 
 /**
  * One domain by UUID (preferred) or name, the same shape collectInventory gives; null when it
  * does not exist. A name is resolved with its own argv-form virsh call, never put in a batch;
  * virsh also accepts an ID or UUID there, so a domain whose XML name differs counts as absent.
+ * `first`: a power action to run in the same process before the read, judged by the state read
+ * after it (a snapshot action, whose answer matters, goes through actOnDomain); `hint`: what to
+ * read along in that process (ReadHint).
  */
-export async function readDomain(run: RunCommand, uri: string, ref: { uuid?: string; name?: string }, first?: PowerStep): Promise<DomainInventory | null> {
+export async function readDomain(run: RunCommand, uri: string, ref: { uuid?: string; name?: string }, first?: PowerStep, hint: ReadHint = {}): Promise<DomainInventory | null> {
   const uuid = await resolveUuid(run, uri, ref);
   if (!uuid) return null;
-  const steps = first ? [{ kind: 'act', id: '', command: `${first.verb} --domain ${uuid}` }, ...readDomainSteps(uuid)] : readDomainSteps(uuid);
-  const batch = await runVirshBatch(run, uri, steps, undefined, first ? POWER_BENIGN[first.verb] : []);
-  const xml = requiredSection(batch, `x:${uuid}`, uuid);
-  if (!xml) return null;
-  const facts = parseDomainXml(xml);
-  if (ref.name !== undefined && !ref.uuid && facts.name !== ref.name) return null;
-  const runState = parseDomStats(batch.sections.get(`st:${uuid}`) ?? '').get(facts.name);
-  const names = new Map([[uuid, readSnapshotNames(batch.sections, uuid)]]);
-  const live = runState !== undefined && ACTIVE_STATES.has(runState.state);
-  const [snapshots, leases] = await Promise.all([
-    collectSnapshots(run, uri, names),
-    live ? leasesFor(run, uri, facts) : Promise.resolve(new Map<string, Map<string, string[]>>()),
-  ]);
-  const listed = (kind: string) => parseLines(batch.sections.get(`${kind}:`)).some((l) => l.trim().toLowerCase() === uuid);
-  return assembleDomain(facts, {
-    run: runState,
-    persistent: listed('dom-persistent'),
-    autostart: listed('dom-autostart'),
-    snapshots: snapshots.get(uuid) ?? [],
-    leases,
-  });
+  return (await readOne(run, uri, uuid, ref.uuid ? undefined : ref.name, first, hint)).domain;
+}
+
+/** `action` on the domain with this UUID, then readDomain, in one virsh process; with what the action answered. */
+export function actOnDomain(run: RunCommand, uri: string, uuid: string, action: DomainAction, hint: ReadHint = {}): Promise<ActedDomain> {
+  return readOne(run, uri, uuid.toLowerCase(), undefined, action, hint);
 }

@@ -4,6 +4,8 @@ import {
   classifySnapshotError,
   defaultSnapshotName,
   SNAPSHOT_TIMEOUT_MS,
+  snapshotCreateAsArgs,
+  snapshotNamedArgs,
   virshSnapshotCreateAs,
   virshSnapshotDelete,
   virshSnapshotRevert,
@@ -58,6 +60,13 @@ describe('snapshot builders', () => {
 
   it('refuses a domain that is not a UUID', () => {
     expect(() => virshSnapshotRevert(URI, 'web-1', 's1')).toThrow(UnsafeValueError);
+  });
+
+  it('gives the same checked words for a virsh batch (inventory.ts actOnDomain quotes each one)', () => {
+    expect(snapshotCreateAsArgs(U, 's1', 'd')).toEqual(argvOf(virshSnapshotCreateAs(URI, U, 's1', 'd')).slice(V.length));
+    expect(snapshotNamedArgs('snapshot-delete', U, 's1')).toEqual(argvOf(virshSnapshotDelete(URI, U, 's1')).slice(V.length));
+    expect(() => snapshotNamedArgs('snapshot-revert', U, "a' ; b")).toThrow(UnsafeValueError);
+    expect(() => snapshotCreateAsArgs(U, 's1', 'two\nlines')).toThrow(UnsafeValueError);
   });
 });
 

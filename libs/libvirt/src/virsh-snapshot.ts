@@ -7,8 +7,10 @@ import { checkUuid, UnsafeValueError } from './virt-install';
 // see the host reference §8: under -q a successful create, revert or delete prints nothing;
 // creating a running domain's snapshot saves its memory into the image (0.26 s for a tiny guest);
 // revert leaves the domain as it was at the snapshot ("running (from snapshot)" or "shut off").
-// Every value is its own argv element (never one shell or virsh-parser string); virsh takes the
-// element after --description as its value even when it starts with "-" (checked on test:///).
+// Every value is its own argv element (never one shell string); in a virsh batch (inventory.ts
+// DomainAction) each of these words is single-quoted by quoteVirshArg, which virsh's own parser
+// reads back as the same word. virsh takes the word after --description as its value even when it
+// starts with "-", in argv form and in a batch (checked on test:/// and qemu:///system).
 
 /** Saving a large guest's memory takes a while; the job's own limit bounds it too. */
 export const SNAPSHOT_TIMEOUT_MS = 1_800_000;
@@ -30,8 +32,19 @@ function checkDescription(description: unknown): string {
   return description;
 }
 
-function onSnapshot(uri: string, action: string, uuid: string, ...rest: string[]): Command {
-  return { ...virsh(uri, action, '--domain', checkUuid('uuid', uuid), ...rest), timeoutMs: SNAPSHOT_TIMEOUT_MS };
+function onSnapshot(uri: string, args: string[]): Command {
+  return { ...virsh(uri, ...args), timeoutMs: SNAPSHOT_TIMEOUT_MS };
+}
+
+/** The words after `virsh -q -c URI` of a snapshot-create-as, checked (UnsafeValueError otherwise). */
+export function snapshotCreateAsArgs(uuid: string, name: string, description?: string): string[] {
+  const desc = description === undefined || description === '' ? [] : ['--description', checkDescription(description)];
+  return ['snapshot-create-as', '--domain', checkUuid('uuid', uuid), '--name', checkSnapshotName(name), ...desc];
+}
+
+/** The words of a snapshot-revert or snapshot-delete, checked. */
+export function snapshotNamedArgs(action: 'snapshot-revert' | 'snapshot-delete', uuid: string, name: string): string[] {
+  return [action, '--domain', checkUuid('uuid', uuid), '--snapshotname', checkSnapshotName(name)];
 }
 
 /**
@@ -40,18 +53,17 @@ function onSnapshot(uri: string, action: string, uuid: string, ...rest: string[]
  * "operation failed: domain moment NAME already exists".
  */
 export function virshSnapshotCreateAs(uri: string, uuid: string, name: string, description?: string): Command {
-  const desc = description === undefined || description === '' ? [] : ['--description', checkDescription(description)];
-  return onSnapshot(uri, 'snapshot-create-as', uuid, '--name', checkSnapshotName(name), ...desc);
+  return onSnapshot(uri, snapshotCreateAsArgs(uuid, name, description));
 }
 
 /** `virsh snapshot-revert --domain UUID --snapshotname NAME`: the domain takes the snapshot's state. */
 export function virshSnapshotRevert(uri: string, uuid: string, name: string): Command {
-  return onSnapshot(uri, 'snapshot-revert', uuid, '--snapshotname', checkSnapshotName(name));
+  return onSnapshot(uri, snapshotNamedArgs('snapshot-revert', uuid, name));
 }
 
 /** `virsh snapshot-delete --domain UUID --snapshotname NAME`; an unknown name: "Domain snapshot not found". */
 export function virshSnapshotDelete(uri: string, uuid: string, name: string): Command {
-  return onSnapshot(uri, 'snapshot-delete', uuid, '--snapshotname', checkSnapshotName(name));
+  return onSnapshot(uri, snapshotNamedArgs('snapshot-delete', uuid, name));
 }
 
 export type SnapshotErrorKind = 'snapshot_not_found' | 'snapshot_exists' | 'domain_not_found' | 'other';

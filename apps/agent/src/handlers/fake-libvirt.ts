@@ -11,7 +11,8 @@ import { parseDomainXml } from '@virtfleet/libvirt';
 //   "error: failed to get domain 'NAME'";
 // - batches `virsh -q -c URI "echo ==vf-<nonce>:x:<uuid>== ; dumpxml <uuid> ; …"`: every
 //   command runs, `echo` prints its word without a newline, errors go to stderr, and the exit
-//   code is the last command's (always the end-marker echo);
+//   code is the last command's (always the end-marker echo); start, destroy, suspend and resume
+//   also run there, as the first command of readDomain's batch (batchActions records them);
 // - domain actions in argv form (`start --domain <uuid>` …), rc 0 and no output on success;
 //   `dumpxml --domain <uuid> [--inactive] [--security-info]` prints the XML;
 // - `define --file PATH [--validate]` reads the file and defines (or redefines) a shut-off,
@@ -170,10 +171,10 @@ export class FakeLibvirt {
     return this.domains.get(uuid);
   }
 
-  /** Power actions that did something inside batches (start, destroy), as argv words, in order. */
+  /** Power actions that did something inside batches (start, destroy, suspend, resume), as argv words, in order. */
   readonly batchActions: string[][] = [];
 
-  /** The next `virsh <verb> …` (argv form, or start/destroy in a batch) fails with this stderr (e.g. "error: …"), once. */
+  /** The next `virsh <verb> …` (argv form, or a power action in a batch) fails with this stderr (e.g. "error: …"), once. */
   failOnce(verb: string, stderr: string): void {
     this.failures.set(verb, stderr);
   }
@@ -241,11 +242,14 @@ export class FakeLibvirt {
       return { out: `<domainsnapshot>\n  <name>${m[2]}</name>\n  <state>shutoff</state>\n  <creationTime>1795636263</creationTime>\n</domainsnapshot>\n` };
     }
     if (/^net-dhcp-leases --network '[^']*'$/.test(command)) return { out: '' };
-    if (/^(start|destroy) --domain \S+$/.test(command)) {
+    if (/^(start|destroy|suspend|resume) --domain \S+$/.test(command)) {
       const injected = this.takeFailure(command.split(' ')[0] ?? '');
       if (injected !== undefined) return { err: injected };
-      const a = this.action(command.split(' '));
-      if (!a.err) this.batchActions.push(command.split(' '));
+      const words = command.split(' ');
+      const before = this.get(words[2] ?? '')?.state;
+      const a = this.action(words);
+      // suspend of a paused domain succeeds and does nothing, as in libvirt
+      if (!a.err && this.get(words[2] ?? '')?.state !== before) this.batchActions.push(words);
       return a;
     }
     throw new Error(`emulated virsh has no answer for batch command: ${command}`);
@@ -280,7 +284,8 @@ export class FakeLibvirt {
         for (const f of rest) expect(['--inactive', '--security-info']).toContain(f);
         return { out: domainXml(d, { inactive: rest.includes('--inactive') }) };
       case 'start':
-        if (d.state !== 'shutoff') return { err: `error: Failed to start domain '${id}'\nerror: Requested operation is not valid: domain is already active` };
+        // virsh's own check, before it asks libvirt (virsh 9.0, qemu:///system)
+        if (d.state !== 'shutoff') return { err: 'error: Domain is already active' };
         d.state = 'running';
         d.live = { ...d.config };
         if (d.configDisks) d.disks = d.configDisks;

@@ -1,14 +1,5 @@
 import type { DomainInventory, DomainSnapshot, JobPayload, JobResult } from '@virtfleet/contracts';
-import { assertSucceeded, type Command, type CommandResult } from '@virtfleet/exec';
-import {
-  classifySnapshotError,
-  defaultSnapshotName,
-  readDomain,
-  UnsafeValueError,
-  virshSnapshotCreateAs,
-  virshSnapshotDelete,
-  virshSnapshotRevert,
-} from '@virtfleet/libvirt';
+import { actOnDomain, readHintOf, UnsafeValueError, defaultSnapshotName, type ActedDomain, type DomainAction, type ReadHint } from '@virtfleet/libvirt';
 import type { JobContext } from '../job-context';
 import { JobFailure } from '../job-failure';
 
@@ -24,88 +15,79 @@ interface DomainRead {
 }
 
 /**
- * Internal snapshots of one VM, found by UUID. Idempotent: a redelivered create finds the
- * snapshot its earlier attempt made (created: false), a redelivered delete finds it gone
- * (deleted: false). After every change the domain is read again, published and returned.
+ * Internal snapshots of one VM, found by UUID. Each job is one virsh process (two when the VM
+ * has snapshots this handler has not seen yet): the snapshot command runs first in the batch that
+ * then reads the domain (actOnDomain), and what it answered when there was nothing to do decides
+ * the result. Idempotent: a redelivered create finds the snapshot its earlier attempt made
+ * (created: false), a redelivered delete finds it gone (deleted: false). A domain that changed is
+ * published and returned.
  */
 export class SnapshotHandlers {
+  /**
+   * Per domain, what the last job saw (its snapshot names and networks): the next job reads
+   * their XMLs and leases in its own process instead of a second one. A guess only (ReadHint).
+   */
+  private readonly seen = new Map<string, ReadHint>();
+
   constructor(private readonly d: SnapshotHandlerDeps) {}
 
   readonly createSnapshot = async (p: JobPayload<'create-snapshot'>, ctx: JobContext): Promise<JobResult<'create-snapshot'>> => {
-    const dom = await this.mustFind(ctx, p.vm.uuid);
     const name = p.name ?? defaultSnapshotName();
-    if (findSnapshot(dom, name)) return this.existing(ctx, dom.uuid, name);
-    assertInternalSnapshotsPossible(dom);
-    const res = await ctx.run(build(() => virshSnapshotCreateAs(this.d.uri, dom.uuid, name, p.description)), { allowFailure: true });
-    // Another job or a person took the name in the meantime: it is this VM's, so it counts as done.
-    if (res.exitCode !== 0 && classifySnapshotError(res.stderr) === 'snapshot_exists') return this.existing(ctx, dom.uuid, name);
-    this.check(res, dom, name);
-    const after = await this.readAndPublish(ctx, dom.uuid);
-    return { ...after, snapshot: mustSnapshot(after.domain, name), created: true };
+    // No read before: libvirt refuses a domain whose disks cannot hold an internal snapshot before
+    // it does anything, and the read in the same process names every such disk.
+    const now = await this.act(ctx, p.vm.uuid, { verb: 'snapshot-create-as', name, ...(p.description !== undefined ? { description: p.description } : {}) }, (names) => [...names, name]);
+    if (now.answer?.kind === 'unsupported') {
+      assertInternalSnapshotsPossible(now.domain);
+      throw new JobFailure('snapshot_unsupported', `${now.domain.name}: ${now.answer.said}`);
+    }
+    // "Already exists": an earlier attempt of this job, another job or a person took the name;
+    // it is this VM's, so it counts as done.
+    const created = now.answer?.kind !== 'exists';
+    if (created) await this.d.publishDomain(now.domain, now.takenAt);
+    return { domain: now.domain, takenAt: now.takenAt, snapshot: mustSnapshot(now.domain, name), created };
   };
 
   readonly revertSnapshot = async (p: JobPayload<'revert-snapshot'>, ctx: JobContext): Promise<JobResult<'revert-snapshot'>> => {
-    const dom = await this.mustFind(ctx, p.vm.uuid);
-    if (!findSnapshot(dom, p.name)) throw snapshotNotFound(dom, p.name);
-    this.check(await ctx.run(build(() => virshSnapshotRevert(this.d.uri, dom.uuid, p.name)), { allowFailure: true }), dom, p.name);
-    const after = await this.readAndPublish(ctx, dom.uuid);
-    return { ...after, snapshot: mustSnapshot(after.domain, p.name), state: after.domain.state };
+    const now = await this.act(ctx, p.vm.uuid, { verb: 'snapshot-revert', name: p.name }, (names) => [...names, p.name]);
+    if (now.answer?.kind === 'not_found') throw snapshotNotFound(now.domain, p.name);
+    await this.d.publishDomain(now.domain, now.takenAt);
+    return { domain: now.domain, takenAt: now.takenAt, snapshot: mustSnapshot(now.domain, p.name), state: now.domain.state };
   };
 
   readonly deleteSnapshot = async (p: JobPayload<'delete-snapshot'>, ctx: JobContext): Promise<JobResult<'delete-snapshot'>> => {
-    const dom = await this.mustFind(ctx, p.vm.uuid);
-    if (!findSnapshot(dom, p.name)) return { ...(await this.read(ctx, dom.uuid)), deleted: false };
-    const res = await ctx.run(build(() => virshSnapshotDelete(this.d.uri, dom.uuid, p.name)), { allowFailure: true });
-    const gone = res.exitCode !== 0 && classifySnapshotError(res.stderr) === 'snapshot_not_found';
-    if (!gone) this.check(res, dom, p.name);
-    const after = gone ? await this.read(ctx, dom.uuid) : await this.readAndPublish(ctx, dom.uuid);
-    return { ...after, deleted: !gone };
+    // The deleted snapshot's XML is not read along (it would be gone; see actOnDomain's echoes).
+    const now = await this.act(ctx, p.vm.uuid, { verb: 'snapshot-delete', name: p.name }, (names) => names.filter((n) => n !== p.name));
+    const deleted = now.answer?.kind !== 'not_found';
+    if (deleted) await this.d.publishDomain(now.domain, now.takenAt);
+    return { domain: now.domain, takenAt: now.takenAt, deleted };
   };
 
   // ---- helpers ----
 
-  private async existing(ctx: JobContext, uuid: string, name: string): Promise<JobResult<'create-snapshot'>> {
-    const now = await this.read(ctx, uuid);
-    return { ...now, snapshot: mustSnapshot(now.domain, name), created: false };
-  }
-
-  /** Fails the job with a code the API shows, or with the command's own error. */
-  private check(res: CommandResult, dom: DomainInventory, name: string): void {
-    if (res.exitCode === 0 && !res.timedOut && !res.aborted) return;
-    const kind = classifySnapshotError(res.stderr);
-    if (kind === 'snapshot_not_found') throw snapshotNotFound(dom, name);
-    if (kind === 'domain_not_found') throw vmNotFound(dom.uuid);
-    assertSucceeded(res);
-  }
-
-  private find(ctx: JobContext, uuid: string): Promise<DomainInventory | null> {
-    return readDomain((cmd) => ctx.run(cmd, { allowFailure: true }), this.d.uri, { uuid });
-  }
-
-  private async mustFind(ctx: JobContext, uuid: string): Promise<DomainInventory> {
-    const dom = await this.find(ctx, uuid);
-    if (!dom) throw vmNotFound(uuid);
-    return dom;
-  }
-
-  private async read(ctx: JobContext, uuid: string): Promise<DomainRead> {
+  /** The action and the read after it, in one virsh process; vm_not_found when libvirt has no such domain. */
+  private async act(
+    ctx: JobContext,
+    uuid: string,
+    action: DomainAction,
+    snapshotsToRead: (seen: readonly string[]) => string[],
+  ): Promise<DomainRead & Pick<ActedDomain, 'answer'>> {
     const takenAt = new Date().toISOString();
-    return { domain: await this.mustFind(ctx, uuid), takenAt };
-  }
-
-  private async readAndPublish(ctx: JobContext, uuid: string): Promise<DomainRead> {
-    const now = await this.read(ctx, uuid);
-    await this.d.publishDomain(now.domain, now.takenAt);
-    return now;
-  }
-}
-
-function build(make: () => Command): Command {
-  try {
-    return make();
-  } catch (err) {
-    if (err instanceof UnsafeValueError) throw new JobFailure('payload_invalid', err.message, { field: err.field });
-    throw err;
+    const key = uuid.toLowerCase();
+    const seen = this.seen.get(key) ?? {};
+    const hint: ReadHint = { ...seen, snapshots: snapshotsToRead(seen.snapshots ?? []) };
+    let res: ActedDomain;
+    try {
+      res = await actOnDomain((cmd) => ctx.run(cmd, { allowFailure: true }), this.d.uri, uuid, action, hint);
+    } catch (err) {
+      if (err instanceof UnsafeValueError) throw new JobFailure('payload_invalid', err.message, { field: err.field });
+      throw err;
+    }
+    if (!res.domain) {
+      this.seen.delete(key);
+      throw vmNotFound(uuid);
+    }
+    this.seen.set(key, readHintOf(res.domain));
+    return { domain: res.domain, takenAt, ...(res.answer ? { answer: res.answer } : {}) };
   }
 }
 
@@ -127,7 +109,11 @@ function vmNotFound(uuid: string): JobFailure {
   return new JobFailure('vm_not_found', `no domain with UUID ${uuid} on this host`);
 }
 
-/** Internal snapshots live inside qcow2 images: every writable file disk must be one. */
+/**
+ * Internal snapshots live inside qcow2 images: every writable disk must be one. Asked once libvirt
+ * has refused a create ("unsupported configuration", before it did anything, running or shut off:
+ * a raw disk, or no disk at all), to name every disk at fault, not only the first libvirt names.
+ */
 function assertInternalSnapshotsPossible(dom: DomainInventory): void {
   const writable = dom.disks.filter((disk) => disk.device === 'disk' && !disk.readonly);
   const other = writable.filter((disk) => disk.format !== 'qcow2');

@@ -484,22 +484,42 @@ describe('VmHandlers', () => {
       expect(mutating()).toEqual([]);
     });
 
-    it('suspend and resume of a shut-off VM fail without a virsh call', async () => {
+    it('suspend and resume of a shut-off VM fail, and change nothing', async () => {
       host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
-      await expect(suspend()).rejects.toMatchObject({ code: 'vm_not_running' });
-      await expect(resume()).rejects.toMatchObject({ code: 'vm_not_paused' });
+      await expect(suspend()).rejects.toMatchObject({ code: 'vm_not_running', message: 'vm1 is shutoff: only a running VM can be suspended' });
+      await expect(resume()).rejects.toMatchObject({ code: 'vm_not_paused', message: 'vm1 is shutoff, not paused' });
+      expect(mutating()).toEqual([]);
+      expect(host.get(VM_UUID)?.state).toBe('shutoff');
+    });
+
+    it('start, suspend, resume and destroy each run in the read’s own virsh process (one process, not three)', async () => {
+      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
+      await start();
+      await suspend();
+      await resume();
+      await destroy();
+      expect(runner.calls.filter((a) => a[0] === 'virsh')).toHaveLength(4);
+      expect(mutating()).toEqual([
+        ['start', '--domain', VM_UUID],
+        ['suspend', '--domain', VM_UUID],
+        ['resume', '--domain', VM_UUID],
+        ['destroy', '--domain', VM_UUID],
+      ]);
+    });
+
+    it('a suspend or resume that fails otherwise fails the job with virsh’s words', async () => {
+      const d = host.add({ uuid: VM_UUID, name: 'vm1', state: 'running' });
+      host.failOnce('suspend', "error: Failed to suspend domain 'vm1'\nerror: internal error: unable to execute QEMU command 'stop'");
+      expect(String(((await failure(suspend())) as Error).message)).toContain("unable to execute QEMU command 'stop'");
+      d.state = 'paused';
+      host.failOnce('resume', "error: Failed to resume domain 'vm1'\nerror: internal error: unable to execute QEMU command 'cont'");
+      expect(String(((await failure(resume())) as Error).message)).toContain("unable to execute QEMU command 'cont'");
       expect(mutating()).toEqual([]);
     });
 
-    it('start and destroy run in the read’s own virsh process (one process, not three)', async () => {
-      host.add({ uuid: VM_UUID, name: 'vm1', state: 'shutoff' });
-      await start();
-      await destroy();
-      expect(runner.calls.filter((a) => a[0] === 'virsh')).toHaveLength(2);
-      expect(mutating()).toEqual([
-        ['start', '--domain', VM_UUID],
-        ['destroy', '--domain', VM_UUID],
-      ]);
+    it('suspend and resume of an unknown domain fail vm_not_found', async () => {
+      await expect(suspend()).rejects.toMatchObject({ name: 'JobFailure', code: 'vm_not_found' });
+      await expect(resume()).rejects.toMatchObject({ name: 'JobFailure', code: 'vm_not_found' });
     });
 
     it('a start that fails fails the job with virsh’s words', async () => {

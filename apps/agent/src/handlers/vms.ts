@@ -16,15 +16,14 @@ import {
   virshDestroy,
   virshDomState,
   virshReboot,
-  virshResume,
   virshSetMaxMem,
   virshSetMem,
   virshSetVcpus,
   virshShutdown,
   virshStart,
-  virshSuspend,
   virshUndefine,
   virtInstallCommand,
+  type PowerStep,
   type ResolvedVmDisk,
   type VirtInstallSpec,
 } from '@virtfleet/libvirt';
@@ -163,19 +162,21 @@ export class VmHandlers {
       await ctx.run(virshReboot(this.d.uri, dom.uuid));
     });
 
-  readonly suspendVm = (p: JobPayload<'suspend-vm'>, ctx: JobContext) =>
-    this.act(ctx, p.vm, async (dom) => {
-      if (dom.state === 'paused') return;
-      if (dom.state !== 'running') throw new JobFailure('vm_not_running', `${dom.name} is ${dom.state}: only a running VM can be suspended`);
-      await ctx.run(virshSuspend(this.d.uri, dom.uuid));
-    });
+  // suspend and resume likewise: suspend of a paused domain does nothing, resume of a running one
+  // says "already running", of a shut-off one "not running"; the state afterwards decides.
+  readonly suspendVm = async (p: JobPayload<'suspend-vm'>, ctx: JobContext) => {
+    const takenAt = new Date().toISOString();
+    const domain = await this.powerThenRead(ctx, p.vm.uuid, 'suspend');
+    if (domain.state !== 'paused') throw new JobFailure('vm_not_running', `${domain.name} is ${domain.state}: only a running VM can be suspended`);
+    return { domain, takenAt };
+  };
 
-  readonly resumeVm = (p: JobPayload<'resume-vm'>, ctx: JobContext) =>
-    this.act(ctx, p.vm, async (dom) => {
-      if (dom.state === 'running') return;
-      if (dom.state !== 'paused') throw new JobFailure('vm_not_paused', `${dom.name} is ${dom.state}, not paused`);
-      await this.virsh(ctx, virshResume(this.d.uri, dom.uuid), ['not_paused']);
-    });
+  readonly resumeVm = async (p: JobPayload<'resume-vm'>, ctx: JobContext) => {
+    const takenAt = new Date().toISOString();
+    const domain = await this.powerThenRead(ctx, p.vm.uuid, 'resume');
+    if (domain.state !== 'running') throw new JobFailure('vm_not_paused', `${domain.name} is ${domain.state}, not paused`);
+    return { domain, takenAt };
+  };
 
   readonly setAutostart = (p: JobPayload<'set-autostart'>, ctx: JobContext) =>
     this.act(ctx, p.vm, async (dom) => {
@@ -288,7 +289,7 @@ export class VmHandlers {
 
   private run = (ctx: JobContext) => (cmd: Parameters<JobContext['run']>[0]) => ctx.run(cmd, { allowFailure: true });
 
-  private async powerThenRead(ctx: JobContext, uuid: string, verb: 'start' | 'destroy'): Promise<DomainInventory> {
+  private async powerThenRead(ctx: JobContext, uuid: string, verb: PowerStep['verb']): Promise<DomainInventory> {
     const dom = await readDomain(this.run(ctx), this.d.uri, { uuid }, { verb });
     if (!dom) throw new JobFailure('vm_not_found', `no domain with UUID ${uuid} on this host`);
     return dom;
