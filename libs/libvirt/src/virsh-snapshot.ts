@@ -1,6 +1,4 @@
-import type { Command } from '@virtfleet/exec';
 import { SAFE_NAME_PATTERN } from '@virtfleet/contracts';
-import { virsh } from './virsh';
 import { checkUuid, UnsafeValueError } from './virt-install';
 
 // Internal snapshots (qcow2), always by domain UUID. Measured on libvirt 9.0 / QEMU 7.2 (TCG),
@@ -32,10 +30,6 @@ function checkDescription(description: unknown): string {
   return description;
 }
 
-function onSnapshot(uri: string, args: string[]): Command {
-  return { ...virsh(uri, ...args), timeoutMs: SNAPSHOT_TIMEOUT_MS };
-}
-
 /** The words after `virsh -q -c URI` of a snapshot-create-as, checked (UnsafeValueError otherwise). */
 export function snapshotCreateAsArgs(uuid: string, name: string, description?: string): string[] {
   const desc = description === undefined || description === '' ? [] : ['--description', checkDescription(description)];
@@ -45,42 +39,6 @@ export function snapshotCreateAsArgs(uuid: string, name: string, description?: s
 /** The words of a snapshot-revert or snapshot-delete, checked. */
 export function snapshotNamedArgs(action: 'snapshot-revert' | 'snapshot-delete', uuid: string, name: string): string[] {
   return [action, '--domain', checkUuid('uuid', uuid), '--snapshotname', checkSnapshotName(name)];
-}
-
-/**
- * `virsh snapshot-create-as --domain UUID --name NAME [--description TEXT]`: an internal snapshot
- * of every qcow2 disk, plus the memory when the domain runs. An existing name fails with
- * "operation failed: domain moment NAME already exists".
- */
-export function virshSnapshotCreateAs(uri: string, uuid: string, name: string, description?: string): Command {
-  return onSnapshot(uri, snapshotCreateAsArgs(uuid, name, description));
-}
-
-/** `virsh snapshot-revert --domain UUID --snapshotname NAME`: the domain takes the snapshot's state. */
-export function virshSnapshotRevert(uri: string, uuid: string, name: string): Command {
-  return onSnapshot(uri, snapshotNamedArgs('snapshot-revert', uuid, name));
-}
-
-/** `virsh snapshot-delete --domain UUID --snapshotname NAME`; an unknown name: "Domain snapshot not found". */
-export function virshSnapshotDelete(uri: string, uuid: string, name: string): Command {
-  return onSnapshot(uri, snapshotNamedArgs('snapshot-delete', uuid, name));
-}
-
-export type SnapshotErrorKind = 'snapshot_not_found' | 'snapshot_exists' | 'domain_not_found' | 'other';
-
-// Real stderr, libvirt 9.0 (test driver and qemu driver word these the same).
-const SNAPSHOT_ERRORS: ReadonlyArray<readonly [SnapshotErrorKind, RegExp]> = [
-  // "error: Domain snapshot not found: no domain snapshot with matching name 'nosuch'"
-  ['snapshot_not_found', /Domain snapshot not found|no domain snapshot with matching name/i],
-  // "error: operation failed: domain moment s1 already exists"
-  ['snapshot_exists', /domain (?:moment|snapshot) \S+ already exists/i],
-  ['domain_not_found', /failed to get domain|Domain not found|no domain with matching/i],
-];
-
-/** What a failed snapshot command means, from its stderr. */
-export function classifySnapshotError(stderr: string): SnapshotErrorKind {
-  for (const [kind, re] of SNAPSHOT_ERRORS) if (re.test(stderr)) return kind;
-  return 'other';
 }
 
 /** The name virsh snapshot-create gives when none is asked for: epoch seconds. */
