@@ -260,4 +260,41 @@ describe('VM inventory and the VM routes', () => {
     expect(ok.body.payload['uuid']).toMatch(/^[0-9a-f-]{36}$/);
     expect(String(ok.body.payload['xml'])).toContain(`<uuid>${String(ok.body.payload['uuid'])}</uuid>`);
   });
+
+  it('the VM list filters by host, state, status, name and labels, newest first, and pages with its cursor', async () => {
+    const host = await api.host('list-f');
+    const names = ['web-1', 'web-2', 'db-1', 'db-2', 'cache-1'];
+    const takenAt = new Date().toISOString();
+    const domains = names.map((n, i) => domain(n, { state: i % 2 ? 'shutoff' : 'running' }));
+    expect((await inventory(host.agentToken, { kind: 'full', takenAt, domains, networks: [], pools: [] })).status).toBe(200);
+    const all = await vmsOf(host.id);
+    const byName = new Map(all.map((v) => [v.name, v]));
+    const list = async (query: string) => (await api.call<Page<VmBody>>('GET', `/v1/vms?hostId=${host.id}&${query}`)).body.items.map((v) => v.name).sort();
+    expect(await list('state=shutoff')).toEqual(['db-2', 'web-2']);
+    expect(await list('name=web')).toEqual(['web-1', 'web-2']);
+    expect(await list('name=WEB')).toEqual([]); // case-sensitive
+    expect(await list('name=%25')).toEqual([]); // a % in the text is a character, not a wildcard
+    expect(await list('status=unmanaged')).toHaveLength(5);
+    expect(await list('status=managed')).toEqual([]);
+    for (const [n, labels] of [['web-1', { tier: 'web', zone: 'a' }], ['web-2', { tier: 'web', zone: 'b' }], ['db-1', { tier: 'db', zone: 'a' }]] as const) {
+      expect((await api.call('PATCH', `/v1/vms/${byName.get(n)?.id}`, { body: { labels } })).status).toBe(200);
+    }
+    expect(await list('label=tier=web')).toEqual(['web-1', 'web-2']);
+    expect(await list(`label=${encodeURIComponent('tier=web,zone=a')}`)).toEqual(['web-1']);
+    expect(await list(`label=${encodeURIComponent('zone=a,zone=b')}`)).toEqual([]);
+    expect((await api.call<ErrorBody>('GET', '/v1/vms?label=novalue')).body.error.code).toBe('label_invalid');
+
+    // Two at a time: every VM once, newest first, the cursor ending the walk.
+    const seen: VmBody[] = [];
+    let cursor: string | null = null;
+    do {
+      const page: Page<VmBody> = (await api.call<Page<VmBody>>('GET', `/v1/vms?hostId=${host.id}&limit=2${cursor ? `&cursor=${cursor}` : ''}`)).body;
+      expect(page.items.length).toBeLessThanOrEqual(2);
+      seen.push(...page.items);
+      cursor = page.nextCursor;
+    } while (cursor);
+    expect(seen.map((v) => v.id)).toEqual(all.map((v) => v.id));
+    expect(new Set(seen.map((v) => v.name))).toEqual(new Set(names));
+    expect((await api.call<ErrorBody>('GET', '/v1/vms?cursor=bogus')).body.error.code).toBe('cursor_invalid');
+  });
 });

@@ -3,10 +3,10 @@ import type { Prisma } from '@prisma/client';
 import type { InventoryAnswer, InventoryReport } from '@virtfleet/contracts';
 import { isDeepStrictEqual } from 'node:util';
 import { planStoreSync, storeSyncIsEmpty, syncStoreDisks, type DiskRow } from '../disks/disk-inventory';
-import { PgService, utc } from '../db/pg.service';
+import { PgService } from '../db/pg.service';
 import { PrismaService } from '../db/prisma.service';
 import { JobEvents } from '../jobs/job-events';
-import { markAbsent, markGone, upsertDomains, type ChangedVm } from './vm-store';
+import { applyFullInventory, markGone, upsertDomains, type ChangedVm } from './vm-store';
 
 /**
  * Applies what an agent tells about its host's libvirt objects. VM rows get the real state; a
@@ -24,17 +24,8 @@ export class InventoryService {
     const takenAt = new Date(report.takenAt);
     let changed: ChangedVm[];
     if (report.kind === 'full') {
-      // Every host, every minute: on `pg`, not Prisma (pg.service.ts says why).
-      changed = await this.pg.tx(async (tx) => {
-        const upserted = await upsertDomains(tx, hostId, report.domains, takenAt);
-        const absent = await markAbsent(tx, hostId, report.domains.map((d) => d.uuid), takenAt);
-        await tx.rows({
-          name: 'host-inventory',
-          text: `UPDATE "Host" SET "networks" = $2::jsonb, "pools" = $3::jsonb, "inventoryAt" = $4::timestamp(3), "updatedAt" = $5::timestamp(3) WHERE "id" = $1::uuid`,
-          values: [hostId, JSON.stringify(report.networks), JSON.stringify(report.pools), utc(takenAt), utc(new Date())],
-        });
-        return [...upserted, ...absent];
-      });
+      // Every host, every minute: one statement on `pg`, not a Prisma transaction (pg.service.ts says why).
+      changed = await applyFullInventory(this.pg, hostId, report, takenAt);
     } else if (report.kind === 'storage') {
       // Every host, every minute, and almost always the same: two prepared reads find that
       // nothing changed; only a change takes the transaction.

@@ -47,10 +47,9 @@ WHERE ("Vm"."seenAt" IS NULL OR "Vm"."seenAt" <= EXCLUDED."seenAt")
         EXCLUDED."snapshots",EXCLUDED."disks",EXCLUDED."interfaces",EXCLUDED."graphics",EXCLUDED."serialLog"))
 RETURNING "id", "uuid"::text AS "uuid", "name", "status"::text AS "status", "state"`;
 
-/** Writes what the host says about these domains; new ones appear as unmanaged. */
-export async function upsertDomains(db: Db, hostId: string, domains: readonly DomainInventory[], takenAt: Date): Promise<ChangedVm[]> {
-  if (domains.length === 0) return [];
-  const rows = domains.map((d) => ({
+/** A domain as the columns UPSERT reads (jsonb_to_recordset). */
+function vmRow(d: DomainInventory) {
+  return {
     uuid: d.uuid,
     name: d.name,
     state: d.state,
@@ -68,35 +67,47 @@ export async function upsertDomains(db: Db, hostId: string, domains: readonly Do
     snapshots: d.snapshots,
     serialLog: d.serialLog ?? null,
     xml: d.xml,
-  }));
-  return db.$queryRawUnsafe<ChangedVm[]>(UPSERT, hostId, takenAt, JSON.stringify(rows));
+  };
 }
 
-/**
- * After a full inventory: our VMs the host no longer has become missing, unmanaged rows of
- * domains that are gone are dropped (they were never ours). Rows seen after the snapshot are
- * left alone, and so are VMs still being created.
- */
-export async function markAbsent(db: Db, hostId: string, presentUuids: readonly string[], takenAt: Date): Promise<ChangedVm[]> {
-  const missing = await db.$queryRawUnsafe<ChangedVm[]>(
-    `UPDATE "Vm" SET "status" = 'missing', "updatedAt" = now()
-     WHERE "hostId" = $1::uuid AND "status" = 'managed' AND ("seenAt" IS NULL OR "seenAt" < $2::timestamp(3))
-       AND NOT ("uuid" = ANY($3::uuid[]))
-     RETURNING "id", "uuid"::text AS "uuid", "name", "status"::text AS "status", "state"`,
-    hostId,
-    takenAt,
-    presentUuids,
-  );
-  const dropped = await db.$queryRawUnsafe<ChangedVm[]>(
-    `DELETE FROM "Vm"
-     WHERE "hostId" = $1::uuid AND "status" = 'unmanaged' AND ("seenAt" IS NULL OR "seenAt" < $2::timestamp(3))
-       AND NOT ("uuid" = ANY($3::uuid[]))
-     RETURNING "id", "uuid"::text AS "uuid", "name", 'removed' AS "status", "state"`,
-    hostId,
-    takenAt,
-    presentUuids,
-  );
-  return [...missing, ...dropped];
+/** Writes what the host says about these domains; new ones appear as unmanaged. */
+export async function upsertDomains(db: Db, hostId: string, domains: readonly DomainInventory[], takenAt: Date): Promise<ChangedVm[]> {
+  if (domains.length === 0) return [];
+  return db.$queryRawUnsafe<ChangedVm[]>(UPSERT, hostId, takenAt, JSON.stringify(domains.map(vmRow)));
+}
+
+const RETURNING = `"id", "uuid"::text AS "uuid", "name", "status"::text AS "status", "state"`;
+
+// A full inventory in one statement (one round trip, atomic by itself): the domains upserted,
+// ours that are absent marked missing, unmanaged absent ones dropped (they were never ours), the
+// host's networks and pools replaced. Rows seen after the snapshot are left alone, and so are VMs
+// still being created. The parts touch disjoint rows (present UUIDs against absent ones).
+const FULL = `
+WITH upserted AS (${UPSERT}),
+missing AS (
+  UPDATE "Vm" SET "status" = 'missing', "updatedAt" = now()
+  WHERE "hostId" = $1::uuid AND "status" = 'managed' AND ("seenAt" IS NULL OR "seenAt" < $2::timestamp(3))
+    AND NOT ("uuid" = ANY($4::uuid[]))
+  RETURNING ${RETURNING}),
+dropped AS (
+  DELETE FROM "Vm"
+  WHERE "hostId" = $1::uuid AND "status" = 'unmanaged' AND ("seenAt" IS NULL OR "seenAt" < $2::timestamp(3))
+    AND NOT ("uuid" = ANY($4::uuid[]))
+  RETURNING "id", "uuid"::text AS "uuid", "name", 'removed' AS "status", "state"),
+host AS (
+  UPDATE "Host" SET "networks" = $5::jsonb, "pools" = $6::jsonb, "inventoryAt" = $2::timestamp(3), "updatedAt" = now()
+  WHERE "id" = $1::uuid)
+SELECT * FROM upserted UNION ALL SELECT * FROM missing UNION ALL SELECT * FROM dropped`;
+
+/** A host's full inventory (see FULL): answers the VM rows it changed. */
+export async function applyFullInventory(
+  db: Db,
+  hostId: string,
+  inv: { domains: readonly DomainInventory[]; networks: unknown; pools: unknown },
+  takenAt: Date,
+): Promise<ChangedVm[]> {
+  const present = inv.domains.map((d) => d.uuid);
+  return db.$queryRawUnsafe<ChangedVm[]>(FULL, hostId, takenAt, JSON.stringify(inv.domains.map(vmRow)), present, JSON.stringify(inv.networks), JSON.stringify(inv.pools));
 }
 
 /** One domain is gone (libvirt event): by UUID when known, else by name. */

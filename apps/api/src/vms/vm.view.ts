@@ -1,7 +1,7 @@
 import type { Vm } from '@prisma/client';
 
 /** A VM as the API shows it (the domain XML is on GET /v1/vms/:id/xml). */
-export function vmView(v: Omit<Vm, 'xml'>) {
+export function vmView(v: Omit<Vm, 'xml' | 'spec'>) {
   return {
     id: v.id,
     hostId: v.hostId,
