@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { Job } from '@prisma/client';
 import { LIVE_JOB_STATES } from '@virtfleet/contracts';
 import type { QueryConfig } from 'pg';
-import { PgService, utc } from './pg.service';
+import { PgService, utc, type PgTx } from './pg.service';
 import type { JobEnd } from '../jobs/job-lifecycle.service';
 
 // The job pipeline's hot statements (insert, queued, claimed, read, ended) as prepared
@@ -33,8 +33,8 @@ export interface NewJob {
 export class JobSql {
   constructor(private readonly pg: PgService) {}
 
-  private many(q: QueryConfig): Promise<Job[]> {
-    return this.pg.rows<Job>(q);
+  private many(q: QueryConfig, on?: PgTx): Promise<Job[]> {
+    return on ? on.rows<Job>(q) : this.pg.rows<Job>(q);
   }
 
   /** INSERT … RETURNING: the new row. Errors carry PostgreSQL's code (23503 no such host, 23505 key taken). */
@@ -112,9 +112,10 @@ export class JobSql {
 
   /**
    * The ends of live jobs (of that attempt, when given): state, result or error, finishedAt. The
-   * rows that ended (the others had ended already, or were on another attempt).
+   * rows that ended (the others had ended already, or were on another attempt). `on`: inside
+   * that transaction (the job's end together with its inventory effect).
    */
-  end(ends: ReadonlyArray<{ id: string; attempt?: number | undefined; end: JobEnd }>): Promise<Job[]> {
+  end(ends: ReadonlyArray<{ id: string; attempt?: number | undefined; end: JobEnd }>, on?: PgTx): Promise<Job[]> {
     return this.many({
       name: 'job-end',
       text: `UPDATE "Job" AS j SET "state" = v.state, "finishedAt" = $1, "updatedAt" = $1,
@@ -133,7 +134,7 @@ export class JobSql {
         ends.map((e) => e.attempt ?? null),
         LIVE_JOB_STATES,
       ],
-    });
+    }, on);
   }
 
   /** A progress report of the running attempt. */

@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import type { Prisma } from '@prisma/client';
 import type { JobPayload, JobResult, JobType } from '@virtfleet/contracts';
 import { ApiError } from '../common/api-error';
+import type { RawSql } from '../db/pg.service';
 import { diskRowFields } from '../disks/disk-inventory';
 import { upsertDomains, type ChangedVm } from '../vms/vm-store';
 
@@ -13,18 +14,23 @@ interface JobRef {
 }
 
 /** What a job type changes in the inventory, beside its own row. */
-interface Effects<T extends JobType> {
+export interface Effects<T extends JobType> {
   /** Fills in what the API decides for the client before the row is written (e.g. a VM's UUID). */
   prepare?(payload: JobPayload<T>): JobPayload<T>;
   /** Runs in the transaction that writes the job row. */
   onSubmit?(tx: Tx, job: JobRef, payload: JobPayload<T>): Promise<void>;
   /** Run in the transaction that ends the job; VM rows they change are announced afterwards. */
   onSuccess?(tx: Tx, job: JobRef, result: JobResult<T>, payload: JobPayload<T>): Promise<void | ChangedVm[]>;
+  /**
+   * The same in raw statements only (a VM job's domain): the job's end and this run as one `pg`
+   * transaction, not a Prisma one (pg.service.ts says why; every VM job ends this way).
+   */
+  onSuccessSql?(sql: RawSql, job: JobRef, result: JobResult<T>, payload: JobPayload<T>): Promise<ChangedVm[]>;
   onFailure?(tx: Tx, job: JobRef, payload: JobPayload<T>): Promise<void | ChangedVm[]>;
 }
 
 /** A VM job's result carries the domain as it is afterwards: the row takes it (unless newer news came). */
-function applyDomain(tx: Tx, job: JobRef, r: { domain: JobResult<'start-vm'>['domain']; takenAt: string }) {
+function applyDomain(tx: RawSql, job: JobRef, r: { domain: JobResult<'start-vm'>['domain']; takenAt: string }) {
   return upsertDomains(tx, job.hostId, [r.domain], new Date(r.takenAt));
 }
 
@@ -39,7 +45,7 @@ async function dropUnborn(tx: Tx, hostId: string, uuid: string): Promise<Changed
   return rows.map((v) => ({ id: v.id, uuid: v.uuid, name: v.name, status: 'removed', state: v.state }));
 }
 
-const vmAction = { onSuccess: applyDomain };
+const vmAction = { onSuccessSql: applyDomain };
 
 /** A MAC in QEMU's locally administered range (52:54:00), as libvirt picks one. */
 function randomMac(): string {
@@ -117,7 +123,7 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
         },
       });
     },
-    onSuccess: applyDomain,
+    onSuccessSql: applyDomain,
     onFailure: (tx, job, p) => dropUnborn(tx, job.hostId, p.uuid ?? ''),
   },
   'define-vm': {
@@ -129,7 +135,7 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
       }
       if (!known) await tx.vm.create({ data: { hostId: job.hostId, uuid: p.uuid, name: p.name, status: 'creating' } });
     },
-    onSuccess: applyDomain,
+    onSuccessSql: applyDomain,
     onFailure: (tx, job, p) => dropUnborn(tx, job.hostId, p.uuid),
   },
   'clone-vm': {
@@ -139,13 +145,13 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
       await refuseTakenName(tx, job.hostId, p.name, uuid);
       await tx.vm.create({ data: { hostId: job.hostId, uuid, name: p.name, status: 'creating', labels: p.labels } });
     },
-    onSuccess: applyDomain,
+    onSuccessSql: applyDomain,
     onFailure: (tx, job, p) => dropUnborn(tx, job.hostId, p.uuid ?? ''),
   },
   'attach-interface': {
     // The API picks the MAC, so a redelivered job finds the NIC its first delivery added.
     prepare: (p) => ({ ...p, nic: { ...p.nic, mac: p.nic.mac ?? randomMac() } }),
-    onSuccess: applyDomain,
+    onSuccessSql: applyDomain,
   },
   'detach-interface': vmAction,
   'start-vm': vmAction,
@@ -160,7 +166,7 @@ export const jobEffects: { readonly [K in JobType]?: Effects<K> } = {
   'create-snapshot': {
     // A snapshot without a name gets one here, so a redelivered job finds the one it made.
     prepare: (p) => ({ ...p, name: p.name ?? snapshotName(new Date()) }),
-    onSuccess: applyDomain,
+    onSuccessSql: applyDomain,
   },
   'revert-snapshot': vmAction,
   'delete-snapshot': vmAction,

@@ -2,14 +2,23 @@ import { Injectable } from '@nestjs/common';
 import { Prisma, type Job, type JobState } from '@prisma/client';
 import { LIVE_JOB_STATES, isJobType, type JobError } from '@virtfleet/contracts';
 import { JobSql } from '../db/job-sql.service';
+import { PgService } from '../db/pg.service';
 import { PrismaService } from '../db/prisma.service';
-import { effectsOf } from './job-effects';
+import type { ChangedVm } from '../vms/vm-store';
+import { effectsOf, type Effects } from './job-effects';
 import { JobEvents } from './job-events';
 import { jobView } from './job.view';
 import { WebhookSender } from '../webhooks/webhook-sender.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import type { Webhook } from '@prisma/client';
 
+
+/** A job that ended, and the VM rows its effect changed (announced after the commit). */
+interface Ended {
+  row: Job;
+  vms: ChangedVm[];
+}
+type SqlEffect = NonNullable<Effects<never>['onSuccessSql']>;
 
 export type JobEnd =
   | { state: 'succeeded'; result: unknown }
@@ -34,6 +43,7 @@ export class JobLifecycle {
   constructor(
     private readonly db: PrismaService,
     private readonly sql: JobSql,
+    private readonly pg: PgService,
     private readonly events: JobEvents,
     private readonly webhooks: WebhooksService,
     private readonly sender: WebhookSender,
@@ -51,24 +61,10 @@ export class JobLifecycle {
       if (row) await this.ended(row);
       return row !== undefined;
     }
-    const data = {
-      state: end.state,
-      finishedAt: new Date(),
-      ...(end.state === 'succeeded'
-        ? { result: end.result as Prisma.InputJsonValue, progress: 100, error: Prisma.DbNull }
-        : { error: end.error as Prisma.InputJsonValue }),
-    };
-    const where = { id: job.id, state: { in: LIVE_JOB_STATES }, ...(attempt !== undefined ? { attempt } : {}) };
-    const done = await this.db.$transaction(async (tx) => {
-      const [row] = await tx.job.updateManyAndReturn({ where, data });
-      if (!row) return null;
-      const vms =
-        (end.state === 'succeeded'
-          ? await effects?.onSuccess?.(tx, job, end.result as never, job.payload as never)
-          : await effects?.onFailure?.(tx, job, job.payload as never)) ?? [];
-      await this.webhooks.enqueue(tx, hooks, 'job.finished', jobView(row));
-      return { row, vms };
-    });
+    const done =
+      end.state === 'succeeded' && effects?.onSuccessSql && !hooks.length
+        ? await this.endWithSql(job, end, attempt, effects.onSuccessSql)
+        : await this.endInTransaction(job, end, attempt, effects, hooks);
     if (!done) return false;
     this.events.publish({ event: 'job.finished', job: jobView(done.row) });
     for (const vm of done.vms) {
@@ -79,6 +75,36 @@ export class JobLifecycle {
     return true;
   }
 
+  /** A VM job's end and its domain in one `pg` transaction (no webhook to enqueue with it). */
+  private endWithSql(job: Job, end: JobEnd & { state: 'succeeded' }, attempt: number | undefined, effect: SqlEffect): Promise<Ended | null> {
+    return this.pg.tx(async (tx) => {
+      const [row] = await this.sql.end([{ id: job.id, attempt, end }], tx);
+      if (!row) return null;
+      return { row, vms: await effect(tx, job, end.result as never, job.payload as never) };
+    });
+  }
+
+  /** Any other end with an effect or webhooks: one Prisma transaction. */
+  private endInTransaction(job: Job, end: JobEnd, attempt: number | undefined, effects: ReturnType<typeof effectsOf>, hooks: Webhook[]): Promise<Ended | null> {
+    const data = {
+      state: end.state,
+      finishedAt: new Date(),
+      ...(end.state === 'succeeded'
+        ? { result: end.result as Prisma.InputJsonValue, progress: 100, error: Prisma.DbNull }
+        : { error: end.error as Prisma.InputJsonValue }),
+    };
+    const where = { id: job.id, state: { in: LIVE_JOB_STATES }, ...(attempt !== undefined ? { attempt } : {}) };
+    return this.db.$transaction(async (tx) => {
+      const [row] = await tx.job.updateManyAndReturn({ where, data });
+      if (!row) return null;
+      const success = effects?.onSuccess ?? effects?.onSuccessSql;
+      const vms =
+        (end.state === 'succeeded' ? await success?.(tx, job, end.result as never, job.payload as never) : await effects?.onFailure?.(tx, job, job.payload as never)) ?? [];
+      await this.webhooks.enqueue(tx, hooks, 'job.finished', jobView(row));
+      return { row, vms };
+    });
+  }
+
   /**
    * What else ending this job changes: the job type's inventory effect and the webhooks that
    * hear of it. Neither: its end is one statement (JobSql.end, a batch's ends together).
@@ -87,7 +113,7 @@ export class JobLifecycle {
     // A parent's end changes nothing in the inventory: its children's ends did.
     const effects = isJobType(job.type) && !job.group ? effectsOf(job.type) : undefined;
     const hooks = await this.webhooks.matching('job.finished', job);
-    const none = !hooks.length && !(end.state === 'succeeded' ? effects?.onSuccess : effects?.onFailure);
+    const none = !hooks.length && !(end.state === 'succeeded' ? (effects?.onSuccess ?? effects?.onSuccessSql) : effects?.onFailure);
     return { effects, hooks, none };
   }
 
