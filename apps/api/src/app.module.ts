@@ -11,6 +11,8 @@ import { ErrorFilter } from './common/error.filter';
 import { API_CONFIG, type ApiConfig } from './config/api.config';
 import { JobSql } from './db/job-sql.service';
 import { PgService } from './db/pg.service';
+import { MetricsController } from './metrics/metrics.controller';
+import { MetricsService } from './metrics/metrics.service';
 import { PrismaService } from './db/prisma.service';
 import { HealthController } from './health/health.controller';
 import { HostsController } from './hosts/hosts.controller';
@@ -42,13 +44,14 @@ export class AppModule {
   static forConfig(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController, VmsController, DisksController, NetworksController],
+      controllers: [HealthController, MetricsController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController, VmsController, DisksController, NetworksController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ErrorFilter },
         PrismaService,
         PgService,
+        MetricsService,
         JobSql,
         HostQueues,
         TokenService,

@@ -4,6 +4,7 @@ import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fa
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import fastifyWebsocket from '@fastify/websocket';
 import { AppModule } from './app.module';
+import { MetricsService } from './metrics/metrics.service';
 import { ConsoleService } from './vms/console.service';
 import type { ApiConfig } from './config/api.config';
 
@@ -25,6 +26,7 @@ export async function createApp(config: ApiConfig): Promise<NestFastifyApplicati
     { logger: logger(config.logLevel), abortOnError: false },
   );
   app.enableShutdownHooks();
+  timeRequests(app);
   await registerConsoleRoute(app);
   const doc = new DocumentBuilder()
     .setTitle('virtfleet API')
@@ -36,6 +38,18 @@ export async function createApp(config: ApiConfig): Promise<NestFastifyApplicati
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
   return app;
+}
+
+/** Every answered request into virtfleet_http_request_duration_seconds, by its route's pattern (not its path: ids would explode the series). */
+function timeRequests(app: NestFastifyApplication): void {
+  const metrics = app.get(MetricsService);
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (req, reply, done) => {
+      metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
 }
 
 /** The serial console is a WebSocket: a plain Fastify route beside Nest's (Nest's guards do not see it). */

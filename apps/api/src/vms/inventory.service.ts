@@ -6,6 +6,7 @@ import { planStoreSync, storeSyncIsEmpty, syncStoreDisks, type DiskRow } from '.
 import { PgService } from '../db/pg.service';
 import { PrismaService } from '../db/prisma.service';
 import { JobEvents } from '../jobs/job-events';
+import { MetricsService } from '../metrics/metrics.service';
 import { applyFullInventory, markGone, upsertDomains, type ChangedVm } from './vm-store';
 
 /**
@@ -18,10 +19,12 @@ export class InventoryService {
     private readonly db: PrismaService,
     private readonly pg: PgService,
     private readonly events: JobEvents,
+    private readonly metrics: MetricsService,
   ) {}
 
   async apply(hostId: string, report: InventoryReport): Promise<InventoryAnswer> {
     const takenAt = new Date(report.takenAt);
+    this.metrics.observeReport(report.kind, takenAt);
     let changed: ChangedVm[];
     if (report.kind === 'full') {
       // Every host, every minute: one statement on `pg`, not a Prisma transaction (pg.service.ts says why).
