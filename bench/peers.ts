@@ -5,6 +5,7 @@ import { ManagedProcess, NodeCommandRunner, assertSucceeded } from '@virtfleet/e
 import { Fleet, freePort, waitFor } from '@virtfleet/testing';
 import type { Bench, BenchOptions, BenchOutput, Table, Target } from './lib/bench';
 import { median, since, spread } from './lib/stats';
+import { benchVm } from './lib/vm';
 
 // The ways teams drive libvirt today, beside ours, on the same no-OS domain in the same run:
 // `virsh` itself, `ssh root@host virsh …` (a new connection per operation, and multiplexed
@@ -166,19 +167,7 @@ export const peers: Bench = {
       started = fleet;
       log('setup: a no-OS domain through the API, a private sshd on loopback, an ssh ControlMaster');
       await host('qemu-img', ['create', '-q', '-f', 'qcow2', join(fleet.storeRoot, 'bench-peers-disk.qcow2'), '1G']);
-      const created = await fleet.accepted(
-        await fleet.post('/v1/vms', { hostId: fleet.hostId, name: VM, memoryMiB: 128, vcpus: 1, install: { kind: 'import' }, disks: [{ name: 'bench-peers-disk' }], serial: false }),
-        'create-vm',
-        900,
-      );
-      if (created.state !== 'succeeded') throw new Error(`create-vm: ${created.state} ${JSON.stringify(created.error)}`);
-      const page = await fleet.get<{ items: Array<{ id: string; name: string }> }>(`/v1/vms?hostId=${fleet.hostId}&name=${VM}`);
-      const vm = page.items.find((v) => v.name === VM);
-      if (!vm) throw new Error('the bench VM is not in the API');
-      const action = async (a: Op) => {
-        const job = await fleet.accepted(await fleet.post(`/v1/vms/${vm.id}/actions/${a}`, {}), a, 900);
-        if (job.state !== 'succeeded') throw new Error(`${a}: ${job.state} ${JSON.stringify(job.error)}`);
-      };
+      const { action } = await benchVm(fleet, VM, 'bench-peers-disk');
       if ((await domstate()) !== STATE_AFTER.destroy) await action('destroy');
 
       sshd = await startSshd(dir);

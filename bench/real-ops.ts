@@ -4,6 +4,7 @@ import { NodeCommandRunner, assertSucceeded } from '@virtfleet/exec';
 import { Fleet } from '@virtfleet/testing';
 import type { Bench, BenchOptions, BenchOutput, Table, Target } from './lib/bench';
 import { median, since, spread } from './lib/stats';
+import { benchVm, succeeded } from './lib/vm';
 
 // Real work: each job's wall time (submit → succeeded, seen through the API) against the same
 // command run directly on the host, alternating (ours first in even pairs, bare first in odd
@@ -63,23 +64,14 @@ export const realOps: Bench = {
       if (job.state !== 'succeeded') throw new Error(`${type}: ${job.state} ${JSON.stringify(job.error)}`);
       return job;
     };
-    const accepted = async (r: { status: number; body: Record<string, unknown> }, what: string) => {
-      const job = await fleet.accepted(r, what, 900);
-      if (job.state !== 'succeeded') throw new Error(`${what}: ${job.state} ${JSON.stringify(job.error)}`);
-    };
+    const accepted = (r: { status: number; body: Record<string, unknown> }, what: string) => succeeded(fleet, r, what);
     try {
       log(`setup: ${mib} MiB of random data, a fully allocated qcow2 and a no-OS domain`);
       await host('dd', 'if=/dev/urandom', `of=${store('bench-src.raw')}`, 'bs=1M', `count=${mib}`, 'status=none');
       await host('qemu-img', 'convert', '-f', 'raw', '-O', 'qcow2', store('bench-src.raw'), store('bench-vmdisk.qcow2'));
-      await accepted(
-        await fleet.post('/v1/vms', { hostId: fleet.hostId, name: vmName, memoryMiB: 128, vcpus: 1, install: { kind: 'import' }, disks: [{ name: 'bench-vmdisk' }], serial: false }),
-        'create-vm',
-      );
-      const page = await fleet.get<{ items: Array<{ id: string; uuid: string; name: string }> }>(`/v1/vms?hostId=${fleet.hostId}&name=${vmName}`);
-      const vm = page.items.find((v) => v.name === vmName);
-      if (!vm) throw new Error('the bench VM is not in the API');
+      const vm = await benchVm(fleet, vmName, 'bench-vmdisk');
       const ref = { uuid: vm.uuid, name: vm.name };
-      const action = async (a: string) => accepted(await fleet.post(`/v1/vms/${vm.id}/actions/${a}`, {}), a);
+      const action = vm.action;
       await action('destroy');
 
       const convert = (compress: boolean, tag = compress ? 'cvc' : 'cv'): Op => ({

@@ -87,7 +87,7 @@ function stepPiece(step: BatchStep, nonce: string): string {
 }
 
 /** How many of `extra` still fit after `steps` in one virsh process (virshBatchCommands splits past MAX_BATCH_BYTES). */
-export function stepsThatFit(steps: readonly BatchStep[], extra: readonly BatchStep[], nonce: string): number {
+function stepsThatFit(steps: readonly BatchStep[], extra: readonly BatchStep[], nonce: string): number {
   let room = MAX_BATCH_BYTES - Buffer.byteLength(`echo ${marker(nonce, END, '')}`);
   for (const step of steps) room -= Buffer.byteLength(stepPiece(step, nonce)) + 3;
   let n = 0;
@@ -974,13 +974,12 @@ async function readOne(run: RunCommand, uri: string, uuid: string, name: string 
  * does not exist. A name is resolved with its own argv-form virsh call, never put in a batch;
  * virsh also accepts an ID or UUID there, so a domain whose XML name differs counts as absent.
  * `first`: a power action to run in the same process before the read, judged by the state read
- * after it (a snapshot action, whose answer matters, goes through actOnDomain); `hint`: what to
- * read along in that process (ReadHint).
+ * after it (a snapshot action, whose answer matters, goes through actOnDomain).
  */
-export async function readDomain(run: RunCommand, uri: string, ref: { uuid?: string; name?: string }, first?: PowerStep, hint: ReadHint = {}): Promise<DomainInventory | null> {
+export async function readDomain(run: RunCommand, uri: string, ref: { uuid?: string; name?: string }, first?: PowerStep): Promise<DomainInventory | null> {
   const uuid = await resolveUuid(run, uri, ref);
   if (!uuid) return null;
-  return (await readOne(run, uri, uuid, ref.uuid ? undefined : ref.name, first, hint)).domain;
+  return (await readOne(run, uri, uuid, ref.uuid ? undefined : ref.name, first, {})).domain;
 }
 
 /** `action` on the domain with this UUID, then readDomain, in one virsh process; with what the action answered. */

@@ -41,16 +41,6 @@ export function virshReboot(uri: string, uuid: string): Command {
   return onDomain(uri, 'reboot', uuid, '--mode', 'acpi');
 }
 
-/** Suspending a paused domain is rc 0, not an error. */
-export function virshSuspend(uri: string, uuid: string): Command {
-  return onDomain(uri, 'suspend', uuid);
-}
-
-/** A running domain: rc 1 "domain is already running"; shut off: "domain is not running". */
-export function virshResume(uri: string, uuid: string): Command {
-  return onDomain(uri, 'resume', uuid);
-}
-
 /** Idempotent both ways; a transient domain: "cannot set autostart for transient domain". */
 export function virshAutostart(uri: string, uuid: string, enabled: boolean): Command {
   return enabled ? onDomain(uri, 'autostart', uuid) : onDomain(uri, 'autostart', uuid, '--disable');

@@ -12,7 +12,6 @@ import { WebhookSender } from '../webhooks/webhook-sender.service';
 import { WebhooksService } from '../webhooks/webhooks.service';
 import type { Webhook } from '@prisma/client';
 
-
 /** A job that ended, and the VM rows its effect changed (announced after the commit). */
 interface Ended {
   row: Job;

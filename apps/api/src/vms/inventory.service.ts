@@ -1,7 +1,7 @@
+import { isDeepStrictEqual } from 'node:util';
 import { Injectable } from '@nestjs/common';
 import type { Prisma } from '@prisma/client';
 import type { InventoryAnswer, InventoryReport } from '@virtfleet/contracts';
-import { isDeepStrictEqual } from 'node:util';
 import { planStoreSync, storeSyncIsEmpty, syncStoreDisks, type DiskRow } from '../disks/disk-inventory';
 import { PgService } from '../db/pg.service';
 import { PrismaService } from '../db/prisma.service';
