@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what virtfleet needs on a Debian 12 machine, only where it is missing:
 # npm packages (npm ci) and Debian packages (PostgreSQL, Redis, libvirt, QEMU, virtinst, tini,
-# and for the peers benchmark OpenSSH's server and Ansible).
+# docker-compose to validate the compose file, and for the peers benchmark OpenSSH's server and
+# Ansible).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 # shellcheck source=lib.sh
@@ -48,6 +49,10 @@ command -v guestfish >/dev/null || need+=(libguestfs-tools)
 have_pkg ansible || need+=(ansible)
 have_pkg python3-libvirt || need+=(python3-libvirt)        # what community.libvirt.virt imports
 have_pkg python3-lxml || need+=(python3-lxml)              # community.libvirt's virt_net/virt_pool (and newer virt)
+# e2e/deploy.e2e.spec.ts validates docker-compose.yml with `docker compose config`, or where the
+# compose plugin is missing (it is not in Debian) with Debian's docker-compose 1.29: client-side,
+# no Docker engine needed (--no-install-recommends keeps docker.io out).
+docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || need+=(docker-compose)
 
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || vf_die "missing Debian packages (${need[*]}); run as root or install them"
