@@ -108,7 +108,7 @@ describe('job engine end to end', () => {
   it('after 10,000 finished jobs Redis holds none of them; PostgreSQL holds the history', async () => {
     const redis = new Redis(fleet.redisUrl);
     try {
-      const ours = async () => (await redis.keys(`bull:host-${fleet.hostId}:*`)).length;
+      const ours = async () => (await redis.keys(`bull:{host-${fleet.hostId}}:*`)).length;
       const total = Number(process.env['VF_TEST_BOUNDED_JOBS'] ?? 10_000);
       const ids: string[] = [];
       for (let i = 0; i < total; i += 100) {

@@ -19,6 +19,7 @@ export const swcOptions = {
       '@virtfleet/contracts': ['libs/contracts/src/index.ts'],
       '@virtfleet/exec': ['libs/exec/src/index.ts'],
       '@virtfleet/libvirt': ['libs/libvirt/src/index.ts'],
+      '@virtfleet/redis': ['libs/redis/src/index.ts'],
       '@virtfleet/sdk': ['libs/sdk/src/index.ts'],
       '@virtfleet/testing': ['libs/testing/src/index.ts'],
     },

@@ -1,8 +1,8 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Worker, UnrecoverableError, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
+import { connectRedis, type RedisConnection } from '@virtfleet/redis';
 import type { Logger } from 'pino';
 import {
   cancelChannel,
@@ -55,8 +55,8 @@ export interface AgentDeps {
 /** The host agent: consumes its own host queue only, runs handlers, reports back over the API. */
 export class Agent {
   private worker: Worker<QueuedJobData> | undefined;
-  private connection: Redis | undefined;
-  private subscriber: Redis | undefined;
+  private connection: RedisConnection | undefined;
+  private subscriber: RedisConnection | undefined;
   /** Running jobs of this process, to cancel on request. */
   private readonly running = new Map<string, AbortController>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
@@ -192,9 +192,9 @@ export class Agent {
     this.inventory.start();
     this.heartbeatTimer = setInterval(() => void this.sendHeartbeat(), config.heartbeatIntervalMs);
 
-    this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+    this.connection = connectRedis(config.redisUrl, { maxRetriesPerRequest: null });
     // Cancels arrive at once over pub/sub; the heartbeat answer repeats them in case one was missed.
-    this.subscriber = new Redis(config.redisUrl, { maxRetriesPerRequest: null });
+    this.subscriber = connectRedis(config.redisUrl, { maxRetriesPerRequest: null });
     this.subscriber.on('message', (_channel: string, jobId: string) => this.cancel(jobId));
     this.subscriber.on('error', (err: Error) => log.warn({ err: err.message }, 'cancel channel error'));
     await this.subscriber.subscribe(cancelChannel(config.hostId));
@@ -254,9 +254,9 @@ export class Agent {
     }
   }
 
-  /** New facts, and the doctor's report on them; both go out with the next heartbeat. */
+  /** New facts (with the job types this agent runs), and the doctor's report on them; both go out with the next heartbeat. */
   private async setFacts(facts: HostFacts): Promise<void> {
-    this.lastFacts = facts;
+    this.lastFacts = { ...facts, jobTypes: Object.keys(this.handlers) };
     this.lastDoctor = this.deps.simulated?.doctor ?? doctorReportOf(doctorChecks(await gatherDoctorInput(facts, (cmd, opts) => this.deps.runner.run(cmd, opts))));
     this.factsDirty = true;
   }
@@ -282,31 +282,48 @@ export class Agent {
     }
   }
 
-  /** Runs one delivery of a job (BullMQ's processor). Public for tests. */
+  /**
+   * Runs one delivery of a job (BullMQ's processor). Public for tests. Every line it logs, and
+   * its handler's (JobContext.log), carries jobId, hostId and the submitting request's requestId.
+   */
   async process(job: Pick<Job<QueuedJobData>, 'id' | 'data' | 'attemptsMade' | 'opts'>): Promise<void> {
-    const { api, log } = this.deps;
     const jobId = job.id;
     if (!jobId) throw new UnrecoverableError('job without id');
+    const requestId = job.data.requestId;
+    const log = this.deps.log.child({ jobId, hostId: this.deps.config.hostId, ...(requestId ? { requestId } : {}) });
+    try {
+      await this.deliver(job, jobId, log);
+    } catch (err) {
+      // A retry was logged where it was decided; anything else (a report the API refused) is logged here.
+      if (!(err instanceof RetryLater)) log.error({ err: (err as Error).message }, 'delivery failed');
+      throw err;
+    }
+  }
+
+  private async deliver(job: Pick<Job<QueuedJobData>, 'data' | 'attemptsMade' | 'opts'>, jobId: string, log: Logger): Promise<void> {
+    const { api } = this.deps;
     const type = job.data.type;
 
     // Claim the job first: the API answers the attempt this delivery runs as, or tells us the
-    // job is not ours to run any more (cancelled, finished, or another host's).
-    const claim = await api.report({ kind: 'started', jobId });
+    // job is not ours to run any more (cancelled, finished, or another host's). The delivery id
+    // makes the claim safe to repeat: the API client resends it when an answer is lost.
+    const claim = await api.report({ kind: 'started', jobId, delivery: randomUUID() });
     if (claim.outcome !== 'applied' || !claim.attempt) {
-      log.info({ jobId, outcome: claim.outcome }, 'job not ours to run any more');
+      log.info({ outcome: claim.outcome }, 'job not ours to run any more');
       return;
     }
     const attempt = claim.attempt;
     const fail = async (error: JobError) => (await api.report({ kind: 'failed', jobId, attempt, error })).outcome;
+    const refuse = async (error: JobError) => log.warn({ type, attempt, code: error.code, err: error.message, outcome: await fail(error) }, 'job failed before it ran');
 
     if (!isJobType(type)) {
-      await fail({ code: 'job_type_unknown', message: `this agent has no handler for job type ${JSON.stringify(type)}` });
+      await refuse({ code: 'job_type_unknown', message: `this agent has no handler for job type ${JSON.stringify(type)}` });
       return;
     }
     const def = jobCatalog[type];
     const payload = def.payload.safeParse(job.data.payload);
     if (!payload.success) {
-      await fail({ code: 'payload_invalid', message: payload.error.message });
+      await refuse({ code: 'payload_invalid', message: payload.error.message });
       return;
     }
 
@@ -314,7 +331,8 @@ export class Agent {
     const timeout = AbortSignal.timeout(limitMs);
     const cancel = new AbortController();
     this.running.set(jobId, cancel);
-    const ctx = new JobContext(jobId, attempt, AbortSignal.any([timeout, cancel.signal]), this.deps.runner, api);
+    const ctx = new JobContext(jobId, attempt, AbortSignal.any([timeout, cancel.signal]), this.deps.runner, api, log);
+    log.info({ type, attempt }, 'job started');
     const t0 = Date.now();
     let outcome;
     try {
@@ -336,16 +354,19 @@ export class Agent {
         // Not now rather than never: back to the queue; BullMQ delivers it again after the backoff.
         const delayMs = retryDelay(job.opts.backoff, job.attemptsMade + 1);
         await api.report({ kind: 'retrying', jobId, attempt, error, delayMs });
-        log.warn({ jobId, type, attempt, delayMs, err: error.message }, 'transient failure, retrying');
-        throw new Error(`retrying: ${error.message}`);
+        log.warn({ type, attempt, delayMs, err: error.message }, 'transient failure, retrying');
+        throw new RetryLater(`retrying: ${error.message}`);
       }
       outcome = await fail(error);
     } finally {
       this.running.delete(jobId);
     }
-    log.info({ jobId, type, attempt, ms: Date.now() - t0, outcome }, 'job done');
+    log.info({ type, attempt, ms: Date.now() - t0, outcome }, 'job done');
   }
 }
+
+/** A delivery handed back to BullMQ for a later one (a transient failure, reported as retrying). */
+class RetryLater extends Error {}
 
 /** One pool per root folder: virtfleet-store-1a2b3c4d (the hash tells roots apart when agents share a libvirtd). */
 export function rootPoolName(role: string, dir: string): string {

@@ -3,7 +3,7 @@ import { ReadStream } from 'node:tty';
 import { consoleChannels } from '@virtfleet/contracts';
 import type { CommandRunner } from '@virtfleet/exec';
 import { readDomain, virsh } from '@virtfleet/libvirt';
-import { Redis } from 'ioredis';
+import { connectRedis, type RedisConnection } from '@virtfleet/redis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 
@@ -26,8 +26,8 @@ const HISTORY_BYTES = 16 * 1024;
  * both ways over Redis pub/sub on this host's console channels.
  */
 export class ConsoleRelay {
-  private sub: Redis | undefined;
-  private pub: Redis | undefined;
+  private sub: RedisConnection | undefined;
+  private pub: RedisConnection | undefined;
   private readonly sessions = new Map<string, Session>();
 
   constructor(
@@ -35,8 +35,8 @@ export class ConsoleRelay {
   ) {}
 
   async start(): Promise<void> {
-    this.pub = new Redis(this.o.redisUrl, { maxRetriesPerRequest: null });
-    this.sub = new Redis(this.o.redisUrl, { maxRetriesPerRequest: null });
+    this.pub = connectRedis(this.o.redisUrl, { maxRetriesPerRequest: null });
+    this.sub = connectRedis(this.o.redisUrl, { maxRetriesPerRequest: null });
     for (const r of [this.pub, this.sub]) r.on('error', (err: Error) => this.o.log.warn({ err: err.message }, 'console channel error'));
     this.sub.on('messageBuffer', (channel: Buffer, data: Buffer) => void this.onMessage(channel.toString(), data));
     await this.sub.subscribe(consoleChannels(this.o.hostId).ctl);

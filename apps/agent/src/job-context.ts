@@ -1,5 +1,6 @@
 import { CommandFailedError, assertSucceeded, tail, type Command, type CommandResult, type CommandRunner } from '@virtfleet/exec';
 import type { JobReport } from '@virtfleet/contracts';
+import pino, { type Logger } from 'pino';
 
 export interface JobReporter {
   report(report: JobReport): Promise<unknown>;
@@ -16,9 +17,12 @@ export interface RunCommandOptions {
   quiet?: boolean;
 }
 
+const SILENT = pino({ enabled: false });
+
 /**
  * What a handler gets besides its payload: a way to run commands (each one reported to the job's
- * log with argv, exit code, output tails and timing), to report progress, and the abort signal.
+ * log with argv, exit code, output tails and timing), to report progress, the abort signal, and
+ * `log`: the agent's logger for this job (every line carries jobId, hostId and requestId).
  */
 export class JobContext {
   private seq = 0;
@@ -31,6 +35,7 @@ export class JobContext {
     readonly signal: AbortSignal,
     private readonly runner: CommandRunner,
     private readonly reporter: JobReporter,
+    readonly log: Logger = SILENT,
   ) {}
 
   async run(command: Command, opts: RunCommandOptions = {}): Promise<CommandResult> {
@@ -40,7 +45,7 @@ export class JobContext {
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });
     // Logged, not awaited: the report queue keeps the order, and the final report waits behind it.
-    if (!opts.quiet) this.log(result);
+    if (!opts.quiet) this.logCommand(result);
     // A command killed because the job itself was cancelled or timed out is never a result,
     // not even for callers that accept failures (its output would read as facts).
     if (this.signal.aborted) throw new CommandFailedError(result);
@@ -53,11 +58,12 @@ export class JobContext {
    */
   async cleanup(command: Command, timeoutMs = 60_000): Promise<CommandResult> {
     const result = await this.runner.run(command, { timeoutMs });
-    this.log(result);
+    this.logCommand(result);
     return result;
   }
 
-  private log(result: CommandResult): void {
+  private logCommand(result: CommandResult): void {
+    this.log.debug({ argv: result.argv, exitCode: result.exitCode, signal: result.signal, ms: result.durationMs }, 'command ran');
     void this.reporter
       .report({
         kind: 'command',
@@ -74,7 +80,7 @@ export class JobContext {
           startedAt: result.startedAt.toISOString(),
         },
       })
-      .catch(() => undefined);
+      .catch((err: Error) => this.log.warn({ err: err.message, argv: result.argv }, 'command log not reported'));
   }
 
   /** Progress 0–100; sent at most every 250 ms unless it reaches 100. */
@@ -84,6 +90,8 @@ export class JobContext {
     if (p <= this.lastProgress || (p < 100 && now - this.lastProgressAt < 250)) return;
     this.lastProgress = p;
     this.lastProgressAt = now;
-    void this.reporter.report({ kind: 'progress', jobId: this.jobId, attempt: this.attempt, progress: p }).catch(() => undefined);
+    void this.reporter
+      .report({ kind: 'progress', jobId: this.jobId, attempt: this.attempt, progress: p })
+      .catch((err: Error) => this.log.debug({ err: err.message, progress: p }, 'progress not reported'));
   }
 }

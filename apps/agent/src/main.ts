@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { Command, Option } from 'commander';
 import pino from 'pino';
+import { VIRTFLEET_VERSION } from '@virtfleet/contracts';
 import { NodeCommandRunner } from '@virtfleet/exec';
 import { Agent } from './agent';
 import { ApiClient } from './api-client';
@@ -10,7 +11,7 @@ import { enroll } from './enroll';
 import { HostFactsCollector } from './host/host-facts';
 import { readTokens, simulate } from './simulate';
 
-const AGENT_VERSION = '0.1.0';
+const AGENT_VERSION = VIRTFLEET_VERSION;
 const DEFAULT_CONFIG = '/etc/virtfleet/agent.json';
 
 async function run(configFile: string | undefined): Promise<number> {

@@ -10,6 +10,9 @@ import { EventsController } from './events/events.controller';
 import { ErrorFilter } from './common/error.filter';
 import { API_CONFIG, type ApiConfig } from './config/api.config';
 import { JobSql } from './db/job-sql.service';
+import { Leases } from './db/leases.service';
+import { SchemaCheck } from './db/schema-check';
+import { AgentJobTypes } from './hosts/agent-job-types';
 import { PgService } from './db/pg.service';
 import { MetricsController } from './metrics/metrics.controller';
 import { MetricsService } from './metrics/metrics.service';
@@ -20,6 +23,7 @@ import { EnrollmentService } from './hosts/enrollment.service';
 import { HostsService } from './hosts/hosts.service';
 import { Dispatcher } from './jobs/dispatcher.service';
 import { JobEvents } from './jobs/job-events';
+import { JobEventLog } from './jobs/job-event-log.service';
 import { JobLifecycle } from './jobs/job-lifecycle.service';
 import { JobsController } from './jobs/jobs.controller';
 import { JobsService } from './jobs/jobs.service';
@@ -51,11 +55,15 @@ export class AppModule {
         { provide: APP_FILTER, useClass: ErrorFilter },
         PrismaService,
         PgService,
+        Leases,
+        SchemaCheck,
+        AgentJobTypes,
         MetricsService,
         JobSql,
         HostQueues,
         TokenService,
         JobEvents,
+        JobEventLog,
         JobLifecycle,
         Dispatcher,
         Reconciler,

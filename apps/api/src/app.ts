@@ -1,32 +1,37 @@
-import { ConsoleLogger, Logger, type LogLevel } from '@nestjs/common';
+import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import fastifyWebsocket from '@fastify/websocket';
+import type { IncomingHttpHeaders } from 'node:http';
+import type { DestinationStream, Logger as Pino } from 'pino';
 import { AppModule } from './app.module';
+import { PinoNestLogger, apiLogger } from './common/logger';
+import { REQUEST_ID_HEADER, registerRequestIds, requestIdFrom } from './common/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { ConsoleService } from './vms/console.service';
 import type { ApiConfig } from './config/api.config';
 
-const LEVELS: LogLevel[] = ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'];
-
-function logger(level: ApiConfig['logLevel']): ConsoleLogger | false {
-  if (level === 'silent') return false;
-  const upto = { fatal: 0, error: 1, warn: 2, info: 3, debug: 4, trace: 5 }[level];
-  // One JSON object per line (like the agent's pino logs) unless a person is watching a terminal.
-  return new ConsoleLogger({ logLevels: LEVELS.slice(0, upto + 1), json: !process.stdout.isTTY, colors: process.stdout.isTTY });
-}
-
-/** Builds the API (used by main.ts and by the tests, which listen on port 0). */
-export async function createApp(config: ApiConfig): Promise<NestFastifyApplication> {
+/**
+ * Builds the API (used by main.ts and by the tests, which listen on port 0). Logs are JSON lines
+ * (pino) on stdout, or on `logTo` (tests that read them).
+ */
+export async function createApp(config: ApiConfig, opts: { logTo?: DestinationStream } = {}): Promise<NestFastifyApplication> {
+  const log = apiLogger(config.logLevel, opts.logTo);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forConfig(config),
-    // A full inventory of a host with 1,000+ domains (their XML included) is several MiB.
-    new FastifyAdapter({ bodyLimit: 64 * 1024 * 1024 }),
-    { logger: logger(config.logLevel), abortOnError: false },
+    new FastifyAdapter({
+      // A full inventory of a host with 1,000+ domains (their XML included) is several MiB.
+      bodyLimit: 64 * 1024 * 1024,
+      // The client's x-request-id when it is a sane one, a new UUID otherwise (common/request-id.ts).
+      genReqId: (req: { headers: IncomingHttpHeaders }) => requestIdFrom(req.headers[REQUEST_ID_HEADER]),
+    }),
+    { logger: new PinoNestLogger(log), abortOnError: false },
   );
   app.enableShutdownHooks();
+  registerRequestIds(app.getHttpAdapter().getInstance());
   timeRequests(app);
+  logRequests(app, log.child({ context: 'http' }));
   await registerConsoleRoute(app);
   const doc = new DocumentBuilder()
     .setTitle('virtfleet API')
@@ -48,6 +53,32 @@ function timeRequests(app: NestFastifyApplication): void {
     .getInstance()
     .addHook('onResponse', (req, reply, done) => {
       metrics.observeHttp(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+      done();
+    });
+}
+
+/** What agents, probes and scrapers send every few seconds: their request lines are debug, not info. */
+const ROUTINE = /^\/(v1\/agent\/(reports|heartbeat|inventory)|metrics|healthz|readyz)(\?|$)/;
+
+/**
+ * One line per answered request: its id, method, route, status and time. A request about one
+ * job (/v1/jobs/:id…) names it in `jobId`.
+ */
+function logRequests(app: NestFastifyApplication, log: Pino): void {
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onResponse', (req, reply, done) => {
+      const status = reply.statusCode;
+      const level = status >= 500 ? 'warn' : ROUTINE.test(req.url) ? 'debug' : 'info';
+      if (log.isLevelEnabled(level)) {
+        const route = req.routeOptions.url;
+        const id = (req.params as { id?: unknown } | undefined)?.id;
+        const jobId = route?.startsWith('/v1/jobs/:id') && typeof id === 'string' ? { jobId: id } : {};
+        // The path without its query (the console's WebSocket may carry a token there).
+        const path = req.url.split('?')[0];
+        log[level]({ requestId: req.id, method: req.method, path, route, status, ms: Math.round(reply.elapsedTime), ...jobId }, 'request');
+      }
       done();
     });
 }

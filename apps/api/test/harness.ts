@@ -5,6 +5,7 @@ import { Redis } from 'ioredis';
 import { hostQueueName, type QueuedJobData } from '@virtfleet/contracts';
 import { createTestDatabase, testServices, type TestDatabase } from '@virtfleet/testing';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
+import type { DestinationStream } from 'pino';
 import { createApp } from '../src/app';
 import { hashToken, newToken } from '../src/auth/tokens';
 import { loadApiConfig } from '../src/config/api.config';
@@ -27,7 +28,8 @@ export class ApiHarness {
     private readonly database: TestDatabase,
   ) {}
 
-  static async start(env: Record<string, string> = {}): Promise<ApiHarness> {
+  /** `logTo`: the API's log lines (JSON) go there instead of nowhere (set VIRTFLEET_LOG_LEVEL too). */
+  static async start(env: Record<string, string> = {}, opts: { logTo?: DestinationStream } = {}): Promise<ApiHarness> {
     const database = await createTestDatabase();
     const s = testServices();
     const config = loadApiConfig({
@@ -37,7 +39,7 @@ export class ApiHarness {
       VIRTFLEET_LOG_LEVEL: 'silent',
       ...env,
     });
-    const app = await createApp(config);
+    const app = await createApp(config, opts);
     await app.listen(0, '127.0.0.1');
     const db = new PrismaClient({ adapter: new PrismaPg({ connectionString: database.url }) });
     const adminToken = await ApiHarness.token(db, 'admin', ['admin']);

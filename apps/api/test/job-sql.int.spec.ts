@@ -59,8 +59,11 @@ describe('JobSql: the hot statements agree with Prisma', () => {
     const queued = await first(sql.markQueued([made.id]));
     expect(queued).toMatchObject({ state: 'queued' });
     expect(await first(sql.markQueued([made.id]))).toBeUndefined(); // only from pending
-    const claimed = await first(sql.claim([made.id], hostId, new Date()));
-    expect(claimed).toMatchObject({ state: 'running', attempt: 1 });
+    const delivery = '11111111-1111-4111-8111-111111111111';
+    const claimed = await first(sql.claim([{ id: made.id, delivery }], hostId, new Date()));
+    expect(claimed).toMatchObject({ state: 'running', attempt: 1, deliveryId: delivery });
+    // the same delivery's claim again (its answer was lost): the same attempt
+    expect(await first(sql.claim([{ id: made.id, delivery }], hostId, new Date()))).toMatchObject({ attempt: 1, startedAt: claimed?.startedAt });
     expect(await sql.progress(made.id, hostId, 1, 40)).toMatchObject({ progress: 40 });
     expect(await sql.progress(made.id, hostId, 2, 50)).toBeUndefined(); // another attempt's report
     expect(await first(sql.end([{ id: made.id, attempt: 2, end: { state: 'succeeded', result: {} } }]))).toBeUndefined(); // fenced off
@@ -74,7 +77,7 @@ describe('JobSql: the hot statements agree with Prisma', () => {
 
   it('a failed end keeps the progress and sets the error; an expired or cancelled job is not claimed', async () => {
     const a = await newJob({ lockKey: null });
-    await first(sql.claim([a.id], hostId, new Date()));
+    await first(sql.claim([{ id: a.id }], hostId, new Date()));
     await sql.progress(a.id, hostId, 1, 30);
     expect(await first(sql.end([{ id: a.id, attempt: 1, end: { state: 'failed', error: { code: 'boom', message: 'it broke' } } }]))).toMatchObject({
       state: 'failed',
@@ -83,10 +86,10 @@ describe('JobSql: the hot statements agree with Prisma', () => {
       error: { code: 'boom', message: 'it broke' },
     });
     const old = await newJob({ expiresAt: new Date(Date.now() - 1000) });
-    expect(await first(sql.claim([old.id], hostId, new Date()))).toBeUndefined();
+    expect(await first(sql.claim([{ id: old.id }], hostId, new Date()))).toBeUndefined();
     const c = await newJob();
     await db.job.update({ where: { id: c.id }, data: { cancelRequestedAt: new Date() } });
-    expect(await first(sql.claim([c.id], hostId, new Date()))).toBeUndefined();
+    expect(await first(sql.claim([{ id: c.id }], hostId, new Date()))).toBeUndefined();
   });
 
   it('errors carry PostgreSQL codes: no such host 23503, a taken idempotency key 23505', async () => {

@@ -78,7 +78,7 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
     expect(r.headers.get('location')).toBe(`/v1/jobs/${r.body.id}`);
     expect(r.body).toMatchObject({ type: 'create-disk', hostId: host.id, state: 'queued' });
     const queued = await api.queue(host.id).getJob(r.body.id);
-    expect(queued?.data).toEqual({ type: 'create-disk', payload: { name: 'd1', sizeGiB: 1, format: 'qcow2' } });
+    expect(queued?.data).toEqual({ type: 'create-disk', payload: { name: 'd1', sizeGiB: 1, format: 'qcow2' }, requestId: r.headers.get('x-request-id') });
     expect(await api.db.disk.findFirst({ where: { hostId: host.id, name: 'd1' } })).toMatchObject({ state: 'creating' });
 
     const again = await submit({ name: 'd1', sizeGiB: 2 });

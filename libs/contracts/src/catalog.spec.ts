@@ -80,8 +80,8 @@ describe('isJobType', () => {
 });
 
 describe('hostQueueName', () => {
-  it('is "host-" and the host id', () => {
-    expect(hostQueueName('abc')).toBe('host-abc');
-    expect(hostQueueName('3f1c2d9e-8a7b-4c6d-9e0f-1a2b3c4d5e6f')).toBe('host-3f1c2d9e-8a7b-4c6d-9e0f-1a2b3c4d5e6f');
+  it('is the host id in a hash tag', () => {
+    expect(hostQueueName('abc')).toBe('{host-abc}');
+    expect(hostQueueName('3f1c2d9e-8a7b-4c6d-9e0f-1a2b3c4d5e6f')).toBe('{host-3f1c2d9e-8a7b-4c6d-9e0f-1a2b3c4d5e6f}');
   });
 });

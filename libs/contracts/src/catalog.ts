@@ -87,9 +87,13 @@ export function isJobType(value: string): value is JobType {
   return Object.hasOwn(jobCatalog, value);
 }
 
-/** BullMQ queue of one host. The name is wire data: never change its shape. */
+/**
+ * BullMQ queue of one host. The name is wire data: never change its shape. The braces are a
+ * Redis Cluster hash tag: every key of the queue (`bull:{host-<id>}:…`) hashes to one slot, so
+ * BullMQ's multi-key scripts run on one node; on a single server they are plain characters.
+ */
 export function hostQueueName(hostId: string): string {
-  return `host-${hostId}`;
+  return `{host-${hostId}}`;
 }
 
 /** What the API puts on a host queue; the BullMQ job id is the job row id. */
@@ -98,6 +102,8 @@ export interface QueuedJobData {
   payload: unknown;
   /** A tighter run-time limit than the type's own, when the submitter asked for one. */
   timeoutMs?: number;
+  /** The x-request-id of the API request that submitted the job: the agent's log lines about it carry it. */
+  requestId?: string;
 }
 
 /** Redis pub/sub channel on which the API tells one host's agent to cancel a running job. */

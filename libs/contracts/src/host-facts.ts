@@ -46,6 +46,12 @@ export const hostFacts = z.object({
   }),
   /** IPv4 forwarding (net.ipv4.ip_forward): NAT networks need it; starting one turns it on. */
   ipForwarding: z.boolean().optional(),
+  /**
+   * The job types this host's agent runs (its version is versions.agent). The API sends a host
+   * only these; a job of another type waits, saying why, until the agent is upgraded. Absent from
+   * agents older than 0.2.0, which are sent every type.
+   */
+  jobTypes: z.array(z.string().max(64)).max(512).optional(),
   /** How many jobs of each concurrency group (defineJob's concurrency) this host runs at once. */
   concurrency: z.object({ clone: z.number().int().min(1).max(64) }).partial().optional(),
   collectedAt: z.string(),

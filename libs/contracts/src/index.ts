@@ -20,3 +20,4 @@ export { noopJob } from './jobs/noop.job';
 export * from './jobs/clone-vm.job';
 export * from './jobs/network.jobs';
 export * from './actions';
+export * from './version';

@@ -22,7 +22,9 @@ export type CommandRecord = z.infer<typeof commandRecord>;
 export const jobReport = z.discriminatedUnion('kind', [
   // A claim: the API answers the attempt number this delivery runs as (it grows with every
   // delivery, including redelivery after a crash or after the reconciler re-enqueued the job).
-  z.object({ kind: z.literal('started'), jobId: z.uuid() }),
+  // `delivery` names this run of the job: the same claim sent again (its answer was lost) gets
+  // the same attempt. Agents before 0.2.0 send none; each of their claims is a new attempt.
+  z.object({ kind: z.literal('started'), jobId: z.uuid(), delivery: z.uuid().optional() }),
   z.object({ kind: z.literal('progress'), ...jobRef, progress: z.number().min(0).max(100) }),
   z.object({ kind: z.literal('command'), ...jobRef, command: commandRecord }),
   z.object({ kind: z.literal('succeeded'), ...jobRef, result: z.unknown() }),

@@ -87,6 +87,7 @@ export function fakeJob(type: string, fields: Record<string, unknown> = {}): Rec
     parentId: null,
     group: false,
     submittedBy: 'token:t',
+    requestId: null,
     cancelRequestedAt: null,
     expiresAt: null,
     timeoutMs: null,

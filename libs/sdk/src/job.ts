@@ -24,6 +24,10 @@ export interface JobFields {
   parentId: string | null;
   /** "token:<id>" of the submitter. */
   submittedBy: string | null;
+  /** The x-request-id of the request that submitted it: the API's and the agent's log lines about the job carry it. */
+  requestId: string | null;
+  /** Only from jobs.get() of a pending job: why it has not gone to its host yet (an older agent, a lock, a full concurrency group). */
+  waiting?: string;
   cancelRequestedAt: string | null;
   expiresAt: string | null;
   /** A tighter time limit than its type's, when the submitter asked for one. */

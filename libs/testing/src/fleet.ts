@@ -45,6 +45,7 @@ export class Fleet {
   configFile = '';
   private api: ManagedProcess | undefined;
   private agent: ManagedProcess | undefined;
+  private readonly replicas: ManagedProcess[] = [];
   private db: TestDatabase | undefined;
 
   private constructor(
@@ -107,19 +108,37 @@ export class Fleet {
   }
 
   async startApi(): Promise<void> {
-    this.api = ManagedProcess.start('node', ['--enable-source-maps', DIST('api')], {
+    this.api = await this.spawnApi(this.url, 'api');
+  }
+
+  /** Another API process on the same PostgreSQL and Redis (a replica behind a load balancer). */
+  async startApiReplica(name: string): Promise<{ url: string; process: ManagedProcess }> {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const process = await this.spawnApi(url, name);
+    this.replicas.push(process);
+    return { url, process };
+  }
+
+  private async spawnApi(url: string, logName: string): Promise<ManagedProcess> {
+    const api = ManagedProcess.start('node', ['--enable-source-maps', DIST('api')], {
       env: {
         ...process.env,
         DATABASE_URL: this.databaseUrl,
         REDIS_URL: this.redisUrl,
-        VIRTFLEET_API_PORT: new URL(this.url).port,
+        VIRTFLEET_API_PORT: new URL(url).port,
         VIRTFLEET_ADMIN_TOKEN_FILE: join(this.dir, 'admin-token'),
         VIRTFLEET_HEARTBEAT_INTERVAL_MS: '1000',
         ...this.opts.apiEnv,
       },
-      logFile: join(this.dir, 'api.log'),
+      logFile: join(this.dir, `${logName}.log`),
     });
-    await waitFor('API ready', async () => (await fetch(new URL('/readyz', this.url))).status === 200, { timeoutMs: 30_000 });
+    try {
+      await waitFor(`API ${logName} ready`, async () => (await fetch(new URL('/readyz', url))).status === 200, { timeoutMs: 30_000 });
+    } catch (err) {
+      await api.stop(5_000);
+      throw err;
+    }
+    return api;
   }
 
   async startAgent(): Promise<void> {
@@ -209,7 +228,7 @@ export class Fleet {
 
   async stop(): Promise<void> {
     await this.agent?.stop(15_000);
-    await this.api?.stop(15_000);
+    await Promise.all([this.api, ...this.replicas].map((api) => api?.stop(15_000)));
     await this.db?.drop();
     await this.dropPools();
   }

@@ -9,3 +9,5 @@ export { guestFixtures, type GuestFixtures, GUEST_FIXTURES_SH, DEFAULT_FIXTURES_
 export * from './fleet';
 export { default as startTestServices } from './global-setup';
 export { default as stopTestServices } from './global-teardown';
+export * from './redis-topologies';
+export * from './tcp-balancer';

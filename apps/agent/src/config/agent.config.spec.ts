@@ -143,7 +143,7 @@ describe('loadAgentConfig', () => {
       VIRTFLEET_STORAGE_ROOT: 'relative/store',
       VIRTFLEET_AGENT_CONCURRENCY: 'lots',
     });
-    expect(err.message).toContain('redisUrl: must be a redis:// or rediss:// URL');
+    expect(err.message).toContain('redisUrl: must be redis://host:port, rediss://…, redis-sentinel://h1:p1,h2:p2/<master> or redis-cluster://h1:p1,h2:p2');
     expect(err.message).toMatch(/storageRoot: /);
     expect(err.message).toMatch(/concurrency: /);
   });

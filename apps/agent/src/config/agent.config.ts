@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { z } from 'zod';
+import { redisUrlField } from '@virtfleet/redis';
 
 // The agent's whole configuration, parsed once at boot. Nothing else reads process.env.
 // Sources, later wins: the JSON config file (VIRTFLEET_AGENT_CONFIG), then environment variables.
@@ -7,7 +8,8 @@ const schema = z.object({
   apiUrl: z.url(),
   hostId: z.uuid(),
   agentToken: z.string().min(20),
-  redisUrl: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  /** The host's own Redis user: redis://, rediss://, redis-sentinel:// or redis-cluster:// (libs/redis). */
+  redisUrl: redisUrlField,
   libvirtUri: z.string().default('qemu:///system'),
   storageRoot: z.string().startsWith('/').default('/var/lib/virtfleet/store'),
   /** Install media (ISOs, kernels) create-vm may boot from: the operation guide's /kvm/iso. */

@@ -10,6 +10,7 @@ import {
   type ReportBatchAnswer,
   type ReportOutcome,
 } from '@virtfleet/contracts';
+import { jobLine } from '../common/logger';
 import { JobSql } from '../db/job-sql.service';
 import { PrismaService } from '../db/prisma.service';
 import { JobLifecycle, endStateOf, expiredError, type JobEnd } from '../jobs/job-lifecycle.service';
@@ -58,7 +59,7 @@ export class ReportsService {
       await Promise.all([
         this.claim(
           hostId,
-          starts.map((i) => (reports[i] as JobReport).jobId),
+          starts.map((i) => reports[i] as StartedReport),
         ).then((acks) =>
           starts.forEach((i, k) => {
             outcomes[i] = acks[k]?.outcome ?? 'job_not_found';
@@ -81,12 +82,12 @@ export class ReportsService {
    * Deliveries start: each job runs as its next attempt and every older attempt is fenced off,
    * in one statement; a job that was cancelled or expired while it waited ends here, unrun.
    */
-  private async claim(hostId: string, jobIds: string[]): Promise<ReportAck[]> {
-    if (!jobIds.length) return [];
+  private async claim(hostId: string, claims: StartedReport[]): Promise<ReportAck[]> {
+    if (!claims.length) return [];
     const now = new Date();
-    const rows = new Map((await this.sql.claim(jobIds, hostId, now)).map((row) => [row.id, row]));
+    const rows = new Map((await this.sql.claim(claims.map((c) => ({ id: c.jobId, delivery: c.delivery })), hostId, now)).map((row) => [row.id, row]));
     return Promise.all(
-      jobIds.map(async (id): Promise<ReportAck> => {
+      claims.map(async ({ jobId: id }): Promise<ReportAck> => {
         const row = rows.get(id);
         if (!row) return { outcome: await this.unclaimed(hostId, id, now) };
         this.events.publish({ event: 'job.updated', job: jobView(row) });
@@ -182,13 +183,14 @@ export class ReportsService {
   }
 
   private async whyNot(hostId: string, jobId: string): Promise<ReportOutcome> {
-    const job = await this.db.job.findFirst({ where: { id: jobId, hostId }, select: { state: true } });
+    const job = await this.db.job.findFirst({ where: { id: jobId, hostId }, select: { state: true, requestId: true } });
     const outcome: ReportOutcome = !job ? 'job_not_found' : !LIVE_JOB_STATES.includes(job.state) ? 'job_final' : 'stale_attempt';
-    this.log.debug(`report for job ${jobId} refused: ${outcome}`);
+    this.log.debug(jobLine({ id: jobId, hostId, requestId: job?.requestId ?? null }, `report refused: ${outcome}`, { outcome }));
     return outcome;
   }
 }
 
+type StartedReport = Extract<JobReport, { kind: 'started' }>;
 type EndReport = Extract<JobReport, { kind: 'succeeded' | 'failed' }>;
 type OtherReport = Exclude<JobReport, { kind: 'started' | 'succeeded' | 'failed' }>;
 

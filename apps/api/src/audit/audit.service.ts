@@ -23,7 +23,8 @@ export class AuditService {
       });
     } catch (err) {
       // The change itself happened; a lost audit row is logged loudly rather than undoing it.
-      this.log.error(`audit row lost (${actor} ${action} ${target ?? ''}): ${(err as Error).message}`);
+      const job = target?.startsWith('job:') ? { jobId: target.slice(4) } : {};
+      this.log.error({ msg: `audit row lost (${actor} ${action} ${target ?? ''}): ${(err as Error).message}`, ...job });
     }
   }
 

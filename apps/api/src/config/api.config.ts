@@ -1,11 +1,13 @@
 import { z } from 'zod';
+import { redisUrlField, withoutCredentials } from '@virtfleet/redis';
 
 // The API's configuration, parsed once at boot from the environment; nothing else reads process.env.
 const schema = z.object({
   DATABASE_URL: z.string().regex(/^postgres(ql)?:\/\//, 'must be a postgresql:// URL'),
-  REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL'),
+  /** redis://, rediss://, redis-sentinel://h1:p1,h2:p2/<master> or redis-cluster://h1:p1,h2:p2 (libs/redis). */
+  REDIS_URL: redisUrlField,
   /** The Redis address agents are told to use (default: REDIS_URL's host and port, without its credentials). */
-  VIRTFLEET_AGENT_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+  VIRTFLEET_AGENT_REDIS_URL: redisUrlField.optional(),
   /** How long a join token lives unless the request says otherwise. */
   VIRTFLEET_JOIN_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).default(3_600),
   VIRTFLEET_API_HOST: z.string().default('127.0.0.1'),
@@ -91,10 +93,3 @@ export function loadApiConfig(env: NodeJS.ProcessEnv): ApiConfig {
 
 /** Nest injection token for ApiConfig. */
 export const API_CONFIG = Symbol('API_CONFIG');
-
-function withoutCredentials(url: string): string {
-  const u = new URL(url);
-  u.username = '';
-  u.password = '';
-  return u.toString();
-}

@@ -27,6 +27,8 @@ export interface NewJob {
   requestHash: string | null;
   placement?: unknown;
   parentId?: string | null;
+  /** The submitting request's x-request-id. */
+  requestId?: string | null;
 }
 
 @Injectable()
@@ -50,12 +52,13 @@ export class JobSql {
     const rows = await this.many({
       name: 'job-insert-many',
       text: `INSERT INTO "Job" ("id", "type", "hostId", "payload", "lockKey", "concurrencyKey", "concurrencyLimit", "submittedBy", "expiresAt",
-               "timeoutMs", "idempotencyKey", "requestHash", "placement", "parentId", "createdAt", "updatedAt")
+               "timeoutMs", "idempotencyKey", "requestHash", "placement", "parentId", "requestId", "createdAt", "updatedAt")
              SELECT v.id, v.type, v."hostId", v.payload, v."lockKey", v."concurrencyKey", v."concurrencyLimit", v."submittedBy", v."expiresAt",
-                    v."timeoutMs", v."idempotencyKey", v."requestHash", v.placement, v."parentId", $15::timestamp(3), $15::timestamp(3)
+                    v."timeoutMs", v."idempotencyKey", v."requestHash", v.placement, v."parentId", v."requestId", $16::timestamp(3), $16::timestamp(3)
              FROM unnest($1::uuid[], $2::text[], $3::uuid[], $4::jsonb[], $5::text[], $6::text[], $7::int[], $8::text[], $9::timestamp(3)[],
-                         $10::int[], $11::text[], $12::text[], $13::jsonb[], $14::uuid[]) WITH ORDINALITY AS v(id, type, "hostId", payload, "lockKey",
-                         "concurrencyKey", "concurrencyLimit", "submittedBy", "expiresAt", "timeoutMs", "idempotencyKey", "requestHash", placement, "parentId", n)
+                         $10::int[], $11::text[], $12::text[], $13::jsonb[], $14::uuid[], $15::text[]) WITH ORDINALITY AS v(id, type, "hostId", payload, "lockKey",
+                         "concurrencyKey", "concurrencyLimit", "submittedBy", "expiresAt", "timeoutMs", "idempotencyKey", "requestHash", placement, "parentId",
+                         "requestId", n)
              ORDER BY v.n
              RETURNING *`,
       values: [
@@ -73,6 +76,7 @@ export class JobSql {
         col((j) => j.requestHash),
         col((j) => json(j.placement)),
         col((j) => j.parentId ?? null),
+        col((j) => j.requestId ?? null),
         now,
       ],
     });
@@ -98,15 +102,23 @@ export class JobSql {
     });
   }
 
-  /** Deliveries start: running as the next attempt, unless cancelled or expired meanwhile; the rows claimed. */
-  claim(ids: readonly string[], hostId: string, now: Date): Promise<Job[]> {
+  /**
+   * Deliveries start: running as the next attempt, unless cancelled or expired meanwhile; the
+   * rows claimed. A claim from the delivery that already holds the current attempt (sent again
+   * because its answer was lost: an API replica died, a connection dropped) keeps that attempt.
+   */
+  claim(claims: ReadonlyArray<{ id: string; delivery?: string | undefined }>, hostId: string, now: Date): Promise<Job[]> {
     return this.many({
       name: 'job-claim',
-      text: `UPDATE "Job" SET "state" = 'running', "attempt" = "attempt" + 1, "startedAt" = $3, "progress" = 0, "updatedAt" = $3
-             WHERE "id" = ANY($1::uuid[]) AND "hostId" = $2 AND "state" = ANY($4::"JobState"[]) AND "cancelRequestedAt" IS NULL
-               AND ("expiresAt" IS NULL OR "expiresAt" > $3)
-             RETURNING *`,
-      values: [ids, hostId, utc(now), LIVE_JOB_STATES],
+      text: `UPDATE "Job" AS j SET "state" = 'running', "updatedAt" = $3, "deliveryId" = v.delivery,
+               "startedAt" = CASE WHEN j."state" = 'running' AND j."deliveryId" = v.delivery THEN j."startedAt" ELSE $3 END,
+               "attempt" = CASE WHEN j."state" = 'running' AND j."deliveryId" = v.delivery THEN j."attempt" ELSE j."attempt" + 1 END,
+               "progress" = CASE WHEN j."state" = 'running' AND j."deliveryId" = v.delivery THEN j."progress" ELSE 0 END
+             FROM unnest($1::uuid[], $5::uuid[]) AS v(id, delivery)
+             WHERE j."id" = v.id AND j."hostId" = $2 AND j."state" = ANY($4::"JobState"[]) AND j."cancelRequestedAt" IS NULL
+               AND (j."expiresAt" IS NULL OR j."expiresAt" > $3)
+             RETURNING j.*`,
+      values: [claims.map((c) => c.id), hostId, utc(now), LIVE_JOB_STATES, claims.map((c) => c.delivery ?? null)],
     });
   }
 

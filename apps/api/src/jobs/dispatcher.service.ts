@@ -4,8 +4,11 @@ import type { JobsOptions } from 'bullmq';
 import { LIVE_JOB_STATES, jobCatalog, isJobType, type QueuedJobData } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { JobSql } from '../db/job-sql.service';
+import { Leases } from '../db/leases.service';
 import { PrismaService } from '../db/prisma.service';
+import { AgentJobTypes } from '../hosts/agent-job-types';
 import { HostQueues } from '../queue/host-queues.service';
+import { jobLine } from '../common/logger';
 import { Periodic } from '../common/periodic';
 import { JobEvents } from './job-events';
 
@@ -19,6 +22,7 @@ interface Dispatchable {
   concurrencyLimit: number | null;
   seq: bigint;
   timeoutMs: number | null;
+  requestId: string | null;
 }
 
 export interface DispatchOutcome {
@@ -37,16 +41,25 @@ const SELECT = {
   concurrencyLimit: true,
   seq: true,
   timeoutMs: true,
+  requestId: true,
 } as const;
 
-type Queueable = Pick<Dispatchable, 'id' | 'type' | 'hostId' | 'payload' | 'timeoutMs'>;
+type Queueable = Pick<Dispatchable, 'id' | 'type' | 'hostId' | 'payload' | 'timeoutMs'> & { requestId?: string | null };
 
-/** A job as BullMQ holds it: the row id as its id (a second add is a no-op), its type's attempts. */
+/**
+ * A job as BullMQ holds it: the row id as its id (a second add is a no-op), its type's attempts,
+ * and the submitting request's id (when the row read has it) for the agent's log lines.
+ */
 function queued(job: Queueable): { name: string; data: QueuedJobData; opts: JobsOptions } {
   if (!isJobType(job.type)) throw new Error(`unknown job type ${job.type}`);
   return {
     name: job.type,
-    data: { type: job.type, payload: job.payload, ...(job.timeoutMs ? { timeoutMs: job.timeoutMs } : {}) },
+    data: {
+      type: job.type,
+      payload: job.payload,
+      ...(job.timeoutMs ? { timeoutMs: job.timeoutMs } : {}),
+      ...(job.requestId ? { requestId: job.requestId } : {}),
+    },
     opts: {
       jobId: job.id,
       attempts: jobCatalog[job.type].attempts,
@@ -84,6 +97,8 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly sql: JobSql,
     private readonly queues: HostQueues,
     private readonly events: JobEvents,
+    private readonly leases: Leases,
+    private readonly agents: AgentJobTypes,
     @Inject(API_CONFIG) config: ApiConfig,
   ) {
     this.loop = new Periodic(config.dispatchIntervalMs, () => this.sweep(), (err) => this.log.warn(`outbox sweep failed: ${err.message}`));
@@ -91,7 +106,7 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
 
   onApplicationBootstrap(): void {
     this.loop.start();
-    this.unsubscribe = this.events.subscribe((e) => {
+    this.unsubscribe = this.events.subscribeOwn((e) => {
       if (e.event !== 'job.finished') return;
       if (e.job.lockKey) void this.next(e.job.hostId, { lockKey: e.job.lockKey });
       if (e.job.concurrencyKey) void this.next(e.job.hostId, { concurrencyKey: e.job.concurrencyKey });
@@ -104,11 +119,11 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
   }
 
   async dispatch(job: Dispatchable): Promise<DispatchOutcome> {
-    if (await this.mustWait(job)) return { outcome: 'held' };
+    if (await this.whyWaiting(job)) return { outcome: 'held' };
     try {
       await this.enqueue(job);
     } catch (err) {
-      this.log.warn(`job ${job.id} stays pending: ${(err as Error).message}`);
+      this.log.warn(jobLine(job, 'stays pending (the sweep retries)', { err: (err as Error).message }));
       return { outcome: 'failed' };
     }
     const [row] = await this.sql.markQueued([job.id]);
@@ -128,13 +143,14 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
    */
   async dispatchMany(jobs: Job[]): Promise<Job[]> {
     const now = new Map<string, Job>();
-    const free = jobs.filter((j) => !j.lockKey && !j.concurrencyKey);
+    const refused = await Promise.all(jobs.map((j) => this.agents.refusal(j.hostId, j.type)));
+    const free = jobs.filter((j, i) => !j.lockKey && !j.concurrencyKey && !refused[i]); // the refused wait for the sweep
     for (const hostId of new Set(free.map((j) => j.hostId))) {
       const mine = free.filter((j) => j.hostId === hostId);
       try {
         await this.queues.forHost(hostId).addBulk(mine.map(queued));
       } catch (err) {
-        this.log.warn(`${mine.length} jobs stay pending: ${(err as Error).message}`);
+        this.log.warn({ msg: `${mine.length} jobs stay pending (the sweep retries)`, hostId, jobIds: mine.map((j) => j.id), err: (err as Error).message });
         continue;
       }
       for (const row of await this.sql.markQueued(mine.map((j) => j.id))) now.set(row.id, row);
@@ -147,8 +163,12 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
     return jobs.map((j) => now.get(j.id) ?? j);
   }
 
-  /** Sends what is still pending, oldest first; stops at the first failure (Redis down). */
+  /**
+   * Sends what is still pending, oldest first; stops at the first failure (Redis down). One
+   * replica sweeps (the `dispatcher` lease); every replica still dispatches what it accepted.
+   */
   private async sweep(): Promise<void> {
+    if (!(await this.leases.holds('dispatcher'))) return;
     const pending = await this.db.job.findMany({ where: { state: 'pending', group: false }, orderBy: { seq: 'asc' }, take: 500, select: SELECT });
     for (const job of pending) if ((await this.dispatch(job)).outcome === 'failed') break;
   }
@@ -165,18 +185,27 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
       });
       for (const job of waiting) if ((await this.dispatch(job)).outcome === 'queued') break;
     } catch (err) {
-      this.log.warn(`dispatch after ${JSON.stringify(key)} failed (the sweep retries): ${(err as Error).message}`);
+      this.log.warn({ msg: `dispatch after ${JSON.stringify(key)} failed (the sweep retries)`, hostId, err: (err as Error).message });
     }
   }
 
-  /** Held: an earlier job with its lock key is live, or `limit` earlier ones of its concurrency group are. */
-  private async mustWait(job: Dispatchable): Promise<boolean> {
+  /**
+   * Why a pending job is held, or undefined when it may go: its host's agent does not run its
+   * type (an agent older than the API), an earlier job with its lock key is live, or `limit`
+   * earlier ones of its concurrency group are. GET /v1/jobs/:id shows the reason.
+   */
+  async whyWaiting(job: Dispatchable): Promise<string | undefined> {
+    const refusal = await this.agents.refusal(job.hostId, job.type);
+    if (refusal) return refusal;
     const earlier = { hostId: job.hostId, state: { in: LIVE_JOB_STATES }, seq: { lt: job.seq } };
-    if (job.lockKey && (await this.db.job.findFirst({ where: { ...earlier, lockKey: job.lockKey }, select: { id: true } }))) return true;
+    if (job.lockKey) {
+      const first = await this.db.job.findFirst({ where: { ...earlier, lockKey: job.lockKey }, orderBy: { seq: 'asc' }, select: { id: true, type: true } });
+      if (first) return `waits for job ${first.id} (${first.type}), an earlier job on ${job.lockKey}: jobs on one thing run one at a time, in order`;
+    }
     if (job.concurrencyKey && job.concurrencyLimit) {
       const live = await this.db.job.count({ where: { ...earlier, concurrencyKey: job.concurrencyKey }, take: job.concurrencyLimit });
-      if (live >= job.concurrencyLimit) return true;
+      if (live >= job.concurrencyLimit) return `waits for a ${job.concurrencyKey} slot: ${live} earlier ${job.concurrencyKey} jobs are live on this host, its limit`;
     }
-    return false;
+    return undefined;
   }
 }

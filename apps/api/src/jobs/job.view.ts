@@ -19,6 +19,8 @@ export function jobView(j: Job) {
     parentId: j.parentId ?? null,
     group: j.group,
     submittedBy: j.submittedBy ?? null,
+    /** The x-request-id of the request that submitted it: its API and agent log lines carry it too. */
+    requestId: j.requestId ?? null,
     cancelRequestedAt: j.cancelRequestedAt?.toISOString() ?? null,
     expiresAt: j.expiresAt?.toISOString() ?? null,
     timeoutMs: j.timeoutMs ?? null,
@@ -29,7 +31,8 @@ export function jobView(j: Job) {
     finishedAt: j.finishedAt?.toISOString() ?? null,
   };
 }
-export type JobView = ReturnType<typeof jobView>;
+/** `waiting`: why a pending job has not gone to its host (GET /v1/jobs/:id only). */
+export type JobView = ReturnType<typeof jobView> & { waiting?: string };
 
 export function jobLogView(l: JobLog) {
   return {

@@ -14,6 +14,8 @@ import { JobsService, listJobsQuery, submitJobBody, type ListJobsQuery, type Sub
 const batchBody = z.object({ jobs: z.array(submitJobBody).min(1).max(1000) });
 const statsQuery = z.object({ hostId: z.uuid().optional(), type: z.string().optional() });
 const waitQuery = z.object({ wait: z.coerce.number().min(0).max(3600).default(0) });
+const REQUEST_ID_DOC =
+  'names the request in the logs (1–128 characters of A–Z a–z 0–9 . _ : -; otherwise the API makes one); answered in X-Request-Id on every response and stored as the job\'s requestId';
 
 @ApiTags('jobs')
 @ApiBearerAuth()
@@ -27,6 +29,7 @@ export class JobsController {
   @ApiOperation({ summary: 'Submit a job of any type in the catalog', description: 'Answers 202 with the job and Location: /v1/jobs/<id>.' })
   @ApiBody({ schema: submitJobSchema })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'the same key and body give the same job, never a second one' })
+  @ApiHeader({ name: 'X-Request-Id', required: false, description: REQUEST_ID_DOC })
   @ApiResponse({ status: 202, schema: jobSchema })
   @ApiResponse({ status: 200, description: 'an Idempotency-Key seen before, with the same body: the job it made', schema: jobSchema })
   @ApiResponse({ status: 409, description: 'an Idempotency-Key seen before with another body, or a name already taken', schema: errorSchema })
@@ -51,6 +54,7 @@ export class JobsController {
   })
   @ApiBody({ schema: { type: 'object', required: ['jobs'], properties: { jobs: { type: 'array', minItems: 1, maxItems: 1000, items: submitJobSchema } } } })
   @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'the same key and body give the same jobs, never a second set' })
+  @ApiHeader({ name: 'X-Request-Id', required: false, description: REQUEST_ID_DOC })
   @ApiResponse({ status: 202, schema: { type: 'object', properties: { items: { type: 'array', items: jobSchema } } } })
   @ApiResponse({ status: 200, description: 'an Idempotency-Key seen before, with the same body: the jobs it made', schema: { type: 'object', properties: { items: { type: 'array', items: jobSchema } } } })
   @ApiResponse({ status: 400, description: 'an invalid item: nothing written or enqueued', schema: errorSchema })
@@ -97,7 +101,9 @@ export class JobsController {
   @ApiResponse({ status: 200, schema: jobSchema })
   @ApiResponse({ status: 404, schema: errorSchema })
   async get(@Param('id', new ParseUUIDPipe()) id: string, @Query(new ZodPipe(waitQuery)) q: { wait: number }) {
-    return jobView(await this.jobs.get(id, q.wait));
+    const job = await this.jobs.get(id, q.wait);
+    const waiting = await this.jobs.whyWaiting(job);
+    return { ...jobView(job), ...(waiting ? { waiting } : {}) };
   }
 
   @Post(':id/cancel')

@@ -29,6 +29,7 @@ import { HostQueues } from '../queue/host-queues.service';
 import { JobEvents } from './job-events';
 import { JobLifecycle } from './job-lifecycle.service';
 import { jobView } from './job.view';
+import { currentRequestId } from '../common/request-id';
 
 export const submitJobBody = z.object({
   type: z.string(),
@@ -200,6 +201,7 @@ export class JobsService {
             submittedBy,
             idempotencyKey: idempotency.key ?? null,
             requestHash: requestHash ?? null,
+            requestId: currentRequestId() ?? null,
           },
         });
         const made: Job[] = [];
@@ -243,7 +245,10 @@ export class JobsService {
     return { type: body.type, payload: parsed.data };
   }
 
-  /** The row a checked job becomes: what the API fills in, its lock key and its host's concurrency limit. */
+  /**
+   * The row a checked job becomes: what the API fills in, its lock key, its host's concurrency
+   * limit, and the id of the request submitting it (every submit path comes through here).
+   */
   private async rowOf(checked: { type: JobType; payload: unknown }, body: SubmitJobBody, hostId: string, submittedBy: string) {
     const def: JobDefinition = jobCatalog[checked.type];
     const effects = effectsOf(checked.type);
@@ -258,6 +263,7 @@ export class JobsService {
       submittedBy,
       expiresAt: body.expiresInSeconds ? new Date(Date.now() + body.expiresInSeconds * 1000) : null,
       timeoutMs: body.timeoutSeconds ? body.timeoutSeconds * 1000 : null,
+      requestId: currentRequestId() ?? null,
     };
     const effect = effects?.onSubmit;
     const onSubmit = effect ? (tx: Prisma.TransactionClient, row: Job) => effect(tx, row, prepared as never) : undefined;
@@ -295,6 +301,15 @@ export class JobsService {
         watch.stop();
       }
     }
+  }
+
+  /** Why a pending job has not gone to its host yet (a job in any other state waits for nothing). */
+  async whyWaiting(job: Job): Promise<string | undefined> {
+    if (job.state !== 'pending' || job.group) return undefined;
+    return (
+      (await this.dispatcher.whyWaiting(job)) ??
+      'not on its host queue yet: the dispatcher sends it at its next pass, within a second while Redis is reachable (GET /readyz)'
+    );
   }
 
   async list(q: ListJobsQuery): Promise<{ items: Job[]; nextCursor: string | null }> {

@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { Job } from '@prisma/client';
 import { isJobType, jobCatalog } from '@virtfleet/contracts';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
+import { Leases } from '../db/leases.service';
 import { PrismaService } from '../db/prisma.service';
 import { HostQueues } from '../queue/host-queues.service';
 import { Periodic } from '../common/periodic';
@@ -15,6 +16,7 @@ const BATCH = 500;
  * BullMQ job (Redis restarted empty, FLUSHALL, a failover that lost writes, a job BullMQ failed
  * after too many stalls) is enqueued again under the same id. A job delivered as many times as
  * its type allows and never finished fails with attempts_exhausted instead of looping.
+ * With several API replicas, the one holding the `reconciler` lease does this.
  */
 @Injectable()
 export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown {
@@ -26,6 +28,7 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     private readonly queues: HostQueues,
     private readonly dispatcher: Dispatcher,
     private readonly lifecycle: JobLifecycle,
+    private readonly leases: Leases,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
   ) {
     this.loop = new Periodic(config.reconcileIntervalMs, () => this.sweep(), (err) => this.log.warn(`reconcile pass stopped: ${err.message}`));
@@ -48,11 +51,12 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
     }
   }
 
-  /** One pass: expire what is due, then every queued/running job older than the grace period. */
+  /** One pass: expire what is due, then every queued/running job older than the grace period. One replica at a time (the `reconciler` lease). */
   private async sweep(): Promise<void> {
+    if (!(await this.leases.holds('reconciler'))) return;
     await this.expire();
     const before = new Date(Date.now() - this.config.reconcileGraceMs);
-    let restored = 0;
+    const restored: string[] = [];
     let cursor: string | undefined;
     for (;;) {
       const rows = await this.db.job.findMany({
@@ -61,10 +65,10 @@ export class Reconciler implements OnApplicationBootstrap, OnApplicationShutdown
         take: BATCH,
       });
       cursor = rows[rows.length - 1]?.id;
-      for (const job of await this.missingFromRedis(rows)) if (await this.restore(job)) restored++;
+      for (const job of await this.missingFromRedis(rows)) if (await this.restore(job)) restored.push(job.id);
       if (rows.length < BATCH) break;
     }
-    if (restored) this.log.warn(`re-enqueued ${restored} job(s) that Redis had lost`);
+    if (restored.length) this.log.warn({ msg: `re-enqueued ${restored.length} job(s) that Redis had lost`, jobIds: restored });
   }
 
   private async missingFromRedis(rows: Job[]): Promise<Job[]> {

@@ -75,7 +75,7 @@ export class MetricsService implements OnModuleDestroy {
     events: JobEvents,
   ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'virtfleet_api_' });
-    this.unsubscribe = events.subscribe((e) => {
+    this.unsubscribe = events.subscribeOwn((e) => {
       if (e.event !== 'job.finished') return;
       this.finished.inc({ type: e.job.type, state: e.job.state });
       if (e.job.startedAt && e.job.finishedAt) {

@@ -46,6 +46,16 @@ export const jobSchema: SchemaObject = {
     concurrencyKey: { type: 'string', nullable: true, description: 'a per-host concurrency group ("clone"): only the host\'s limit of them run at once' },
     parentId: { type: 'string', format: 'uuid', nullable: true, description: 'the bulk job this one belongs to' },
     group: { type: 'boolean', description: 'a parent job (a bulk clone): never on a host, its progress and state follow its children' },
+    requestId: {
+      type: 'string',
+      nullable: true,
+      description: 'the x-request-id of the request that submitted it (given by the client, or made by the API); its API and agent log lines carry it',
+    },
+    waiting: {
+      type: 'string',
+      description:
+        'GET /v1/jobs/:id of a pending job only: why it has not gone to its host — its host\'s agent does not run the type yet (an older agent), an earlier job holds its lock key, or its concurrency group is full',
+    },
     createdAt: { type: 'string', format: 'date-time' },
     queuedAt: { type: 'string', format: 'date-time', nullable: true },
     startedAt: { type: 'string', format: 'date-time', nullable: true },

@@ -1,25 +1,28 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { cancelChannel, hostQueueName, type QueuedJobData } from '@virtfleet/contracts';
+import { connectRedis, serversOf, type RedisConnection } from '@virtfleet/redis';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 
 export class RedisPolicyError extends Error {}
 
-/** One BullMQ queue per host, created on first use, all on one shared Redis connection. */
+/**
+ * One BullMQ queue per host, created on first use, all on one shared Redis connection: to one
+ * server, to the master a Sentinel group names, or to a Redis Cluster (REDIS_URL says which).
+ */
 @Injectable()
 export class HostQueues implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly log = new Logger('HostQueues');
-  private readonly connection: Redis;
+  private readonly connection: RedisConnection;
   /** The API's own Redis connection (its full-rights user): queues, cancel messages, host ACLs. */
-  get redis(): Redis {
+  get redis(): RedisConnection {
     return this.connection;
   }
   private readonly queues = new Map<string, Queue<QueuedJobData>>();
 
   constructor(@Inject(API_CONFIG) config: ApiConfig) {
     // Fail fast while Redis is down: the outbox keeps the job and the dispatcher retries.
-    this.connection = new Redis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
+    this.connection = connectRedis(config.redisUrl, { maxRetriesPerRequest: 1, enableOfflineQueue: false });
     this.connection.on('error', () => undefined); // reported through readyz and dispatch failures
     // A Redis that comes back (or a failover target) is checked again.
     this.connection.on('ready', () => void this.checkPolicy().catch((e: Error) => this.log.error(e.message)));
@@ -47,13 +50,17 @@ export class HostQueues implements OnApplicationBootstrap, OnModuleDestroy {
     }
   }
 
+  /** Every server that holds queues (each cluster node) must not evict. */
   private async checkPolicy(): Promise<void> {
-    const info = await this.connection.info('memory');
-    const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
-    if (policy && policy !== 'noeviction') {
-      throw new RedisPolicyError(
-        `Redis maxmemory-policy is ${policy}: it may evict queued jobs. Set "maxmemory-policy noeviction" (redis.conf or CONFIG SET) and start the API again.`,
-      );
+    for (const server of serversOf(this.connection)) {
+      const info = await server.info('memory');
+      const policy = /^maxmemory_policy:(\S+)/m.exec(info)?.[1];
+      if (policy && policy !== 'noeviction') {
+        const where = `${server.options.host ?? ''}:${server.options.port ?? ''}`;
+        throw new RedisPolicyError(
+          `Redis maxmemory-policy is ${policy} on ${where}: it may evict queued jobs. Set "maxmemory-policy noeviction" (redis.conf or CONFIG SET) and start the API again.`,
+        );
+      }
     }
   }
 

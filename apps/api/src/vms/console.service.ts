@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnModuleDestroy } from '@nestjs/common';
 import { consoleChannels } from '@virtfleet/contracts';
-import { Redis } from 'ioredis';
+import { connectRedis, type RedisConnection } from '@virtfleet/redis';
 import type { WebSocket } from 'ws';
 import { actorOf, AuditService } from '../audit/audit.service';
 import { TokenService } from '../auth/token.service';
@@ -22,7 +22,7 @@ const OPEN_TIMEOUT_MS = 10_000;
 @Injectable()
 export class ConsoleService implements OnModuleDestroy {
   private readonly log = new Logger('Console');
-  private publisher: Redis | undefined;
+  private publisher: RedisConnection | undefined;
 
   constructor(
     private readonly db: PrismaService,
@@ -41,8 +41,8 @@ export class ConsoleService implements OnModuleDestroy {
 
     const session = randomUUID();
     const ch = consoleChannels(vm.hostId, session);
-    const pub = (this.publisher ??= new Redis(this.config.redisUrl, { maxRetriesPerRequest: null }));
-    const sub = new Redis(this.config.redisUrl, { maxRetriesPerRequest: null });
+    const pub = (this.publisher ??= connectRedis(this.config.redisUrl, { maxRetriesPerRequest: null }));
+    const sub = connectRedis(this.config.redisUrl, { maxRetriesPerRequest: null });
     sub.on('error', () => undefined);
     const silent = setTimeout(() => socket.close(CLOSE.hostSilent, `the agent of ${vm.name}'s host did not open the console`), OPEN_TIMEOUT_MS);
     sub.on('messageBuffer', (channel: Buffer, data: Buffer) => {

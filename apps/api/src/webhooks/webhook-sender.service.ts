@@ -1,6 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { PrismaService } from '../db/prisma.service';
+import { jobLine, type JobRef } from '../common/logger';
 import { Periodic } from '../common/periodic';
 import { signBody } from './signature';
 
@@ -94,7 +95,11 @@ export class WebhookSender implements OnApplicationBootstrap, OnApplicationShutd
             nextAttemptAt: new Date(Date.now() + delay),
           },
         });
-        if (giveUp) this.log.warn(`webhook delivery ${d.id} to ${d.webhook.url} failed after ${attempts} attempts: ${error}`);
+        if (giveUp) {
+          // The job the event is about (the body holds its view: hostId, requestId).
+          const job = { ...(d.body as { job?: JobRef } | null)?.job, id: d.jobId };
+          this.log.warn(jobLine(job, `webhook delivery ${d.id} to ${d.webhook.url} failed after ${attempts} attempts: ${error}`, { deliveryId: d.id, event: d.event }));
+        }
       }),
     );
   }
