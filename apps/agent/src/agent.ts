@@ -58,7 +58,8 @@ export class Agent {
   private connection: RedisConnection | undefined;
   private subscriber: RedisConnection | undefined;
   /** Running jobs of this process, to cancel on request. */
-  private readonly running = new Map<string, AbortController>();
+  /** Jobs running here: their cancel switch and their logger (jobId, hostId, requestId). */
+  private readonly running = new Map<string, { ctl: AbortController; log: Logger }>();
   private heartbeatTimer: NodeJS.Timeout | undefined;
   private lastFacts: HostFacts | undefined;
   private lastDoctor: DoctorReport | undefined;
@@ -247,10 +248,10 @@ export class Agent {
 
   /** Kills a running job's commands; the job then ends `cancelled` (its handler cleans up). */
   cancel(jobId: string): void {
-    const ctl = this.running.get(jobId);
-    if (ctl && !ctl.signal.aborted) {
-      this.deps.log.info({ jobId }, 'cancel requested');
-      ctl.abort(new Error('cancelled on request'));
+    const run = this.running.get(jobId);
+    if (run && !run.ctl.signal.aborted) {
+      run.log.info('cancel requested');
+      run.ctl.abort(new Error('cancelled on request'));
     }
   }
 
@@ -330,7 +331,7 @@ export class Agent {
     const limitMs = Math.min(def.timeoutMs, job.data.timeoutMs ?? Infinity);
     const timeout = AbortSignal.timeout(limitMs);
     const cancel = new AbortController();
-    this.running.set(jobId, cancel);
+    this.running.set(jobId, { ctl: cancel, log });
     const ctx = new JobContext(jobId, attempt, AbortSignal.any([timeout, cancel.signal]), this.deps.runner, api, log);
     log.info({ type, attempt }, 'job started');
     const t0 = Date.now();
