@@ -1,6 +1,6 @@
 import { jobTypes } from '@virtfleet/contracts';
 import { waitFor } from '@virtfleet/testing';
-import { ApiHarness } from './harness';
+import { ApiHarness, agentFacts } from './harness';
 
 interface JobBody {
   id: string;
@@ -8,20 +8,7 @@ interface JobBody {
   waiting?: string;
 }
 
-const facts = (version: string, types: readonly string[] | undefined) => ({
-  hostname: 'h',
-  kernel: '6',
-  arch: 'x86_64',
-  cpu: { model: 'x', count: 4, vmx: false, svm: false },
-  memory: { totalBytes: 8 * 1024 ** 3, availableBytes: 8 * 1024 ** 3 },
-  kvm: { device: false, usable: false, probe: 'none' },
-  virtType: 'qemu',
-  libvirt: { uri: 'qemu:///system', reachable: true },
-  versions: { agent: version },
-  storage: { root: '/var/lib/virtfleet/store', totalBytes: 1, freeBytes: 1 },
-  ...(types ? { jobTypes: types } : {}),
-  collectedAt: new Date().toISOString(),
-});
+const facts = (version: string, types: readonly string[] | undefined) => agentFacts({ versions: { agent: version }, ...(types ? { jobTypes: types } : {}) });
 
 describe('agents of an older version', () => {
   let api: ApiHarness;

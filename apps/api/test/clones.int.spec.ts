@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DomainInventory } from '@virtfleet/contracts';
 import { waitFor } from '@virtfleet/testing';
-import { ApiHarness } from './harness';
+import { ApiHarness, agentFacts } from './harness';
 
 interface JobBody {
   id: string;
@@ -156,20 +156,7 @@ describe('clone routes: names, disk names, bulk clones under a parent, per-host 
 
   it("a host's own clone concurrency (its agent's VIRTFLEET_CLONE_CONCURRENCY) is the limit", async () => {
     const { host, vm } = await hostWithSource('cl3', 'base');
-    const facts = {
-      hostname: 'h',
-      kernel: '6',
-      arch: 'x86_64',
-      cpu: { model: 'x', count: 4, vmx: false, svm: false },
-      memory: { totalBytes: 8 * 1024 ** 3, availableBytes: 8 * 1024 ** 3 },
-      kvm: { device: false, usable: false, probe: 'none' },
-      virtType: 'qemu',
-      libvirt: { uri: 'qemu:///system', reachable: true },
-      versions: { agent: '0' },
-      storage: { root: STORE, totalBytes: 1, freeBytes: 1 },
-      concurrency: { clone: 3 },
-      collectedAt: new Date().toISOString(),
-    };
+    const facts = agentFacts({ storage: { root: STORE, totalBytes: 1, freeBytes: 1 }, concurrency: { clone: 3 } });
     await api.call('POST', '/v1/agent/heartbeat', { token: host.agentToken, body: { facts } });
     const r = await clone(vm.id, { count: 4, autoClone: true });
     expect(r.status).toBe(202);

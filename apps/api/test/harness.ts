@@ -10,6 +10,24 @@ import { createApp } from '../src/app';
 import { hashToken, newToken } from '../src/auth/tokens';
 import { loadApiConfig } from '../src/config/api.config';
 
+/** The facts an agent sends with its heartbeat, for a small TCG host; `extra` overrides or adds fields. */
+export function agentFacts(extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    hostname: 'h',
+    kernel: '6',
+    arch: 'x86_64',
+    cpu: { model: 'x', count: 4, vmx: false, svm: false },
+    memory: { totalBytes: 8 * 1024 ** 3, availableBytes: 8 * 1024 ** 3 },
+    kvm: { device: false, usable: false, probe: 'none' },
+    virtType: 'qemu',
+    libvirt: { uri: 'qemu:///system', reachable: true },
+    versions: { agent: '0' },
+    storage: { root: '/var/lib/virtfleet/store', totalBytes: 1, freeBytes: 1 },
+    collectedAt: new Date().toISOString(),
+    ...extra,
+  };
+}
+
 export interface HttpAnswer<T = Record<string, unknown>> {
   status: number;
   body: T;

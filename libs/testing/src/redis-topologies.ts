@@ -58,9 +58,9 @@ abstract class Topology {
     return node;
   }
 
-  /** A short-lived admin connection to one node. */
-  async client(port: number): Promise<Redis> {
-    const c = new Redis({ port, host: '127.0.0.1', password: this.password, lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
+  /** A short-lived admin connection to one node (a sentinel: without the data nodes' password). */
+  async client(port: number, auth = true): Promise<Redis> {
+    const c = new Redis({ port, host: '127.0.0.1', ...(auth ? { password: this.password } : {}), lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
     c.on('error', () => undefined);
     await c.connect();
     return c;
@@ -164,10 +164,8 @@ export class RedisSentinelUnderTest extends Topology {
       }
       await waitFor('sentinels see both replicas', async () => {
         for (const port of s.sentinelPorts) {
-          const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-          c.on('error', () => undefined);
+          const c = await s.client(port, false);
           try {
-            await c.connect();
             const replicas = (await c.call('SENTINEL', 'REPLICAS', s.master)) as unknown[];
             const sentinels = (await c.call('SENTINEL', 'SENTINELS', s.master)) as unknown[];
             if (replicas.length < 2 || sentinels.length < 2) return false;
@@ -192,10 +190,9 @@ export class RedisSentinelUnderTest extends Topology {
   /** The master's port, as the sentinels say. */
   async masterPort(): Promise<number> {
     for (const port of this.sentinelPorts) {
-      const c = new Redis({ port, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-      c.on('error', () => undefined);
+      const c = await this.client(port, false).catch(() => undefined);
+      if (!c) continue; // the next sentinel
       try {
-        await c.connect();
         const [, p] = (await c.call('SENTINEL', 'GET-MASTER-ADDR-BY-NAME', this.master)) as [string, string];
         return Number(p);
       } catch {

@@ -30,12 +30,15 @@ export class RedisAcl {
     const reapply = (server: Redis) => void this.reapplyAll([server]).catch((e: Error) => this.log.error(`re-applying host ACLs: ${e.message}`));
     const admin = this.admin;
     if (isCluster(admin)) {
-      admin.on('+node', (node: Redis) => {
+      const watch = (node: Redis) => {
         node.on('ready', () => reapply(node));
         if (node.status === 'wait') node.connect().catch(() => undefined); // cluster nodes connect lazily
-      });
+      };
+      admin.on('+node', watch);
+      admin.nodes('all').forEach(watch); // any the cluster found before this was listening
     } else {
       admin.on('ready', () => reapply(admin));
+      if (admin.status === 'ready') reapply(admin);
     }
   }
 
