@@ -1,11 +1,12 @@
 import nx from '@nx/eslint-plugin';
+import reactHooks from 'eslint-plugin-react-hooks';
 
 export default [
   ...nx.configs['flat/base'],
   ...nx.configs['flat/typescript'],
   { ignores: ['**/dist', '**/node_modules', '.virtfleet', 'coverage', '.nx', '**/*.js', '**/*.mjs'] },
   {
-    files: ['**/*.ts'],
+    files: ['**/*.ts', '**/*.tsx'],
     rules: {
       '@nx/enforce-module-boundaries': [
         'error',
@@ -25,6 +26,12 @@ export default [
             { sourceTag: 'scope:testing', onlyDependOnLibsWithTags: ['scope:shared'] },
             { sourceTag: 'scope:e2e', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
             { sourceTag: 'scope:bench', onlyDependOnLibsWithTags: ['scope:shared', 'scope:testing'] },
+            // The web console runs in browsers and talks to the API through the SDK only.
+            {
+              sourceTag: 'scope:web',
+              onlyDependOnLibsWithTags: ['scope:shared'],
+              bannedExternalImports: ['@prisma/*', 'prisma', 'pg', '@nestjs/*', 'bullmq', 'ioredis', 'ws', 'fastify', '@fastify/*', 'node:*'],
+            },
             // The CLI talks to the API through the SDK only.
             { sourceTag: 'scope:cli', onlyDependOnLibsWithTags: ['scope:shared'], bannedExternalImports: ['@prisma/*', 'prisma', 'pg', '@nestjs/*', 'bullmq', 'ioredis'] },
           ],
@@ -50,6 +57,8 @@ export default [
     },
   },
   { files: ['libs/exec/src/**/*.ts'], rules: { 'no-restricted-imports': 'off' } },
+  // The web console: React's rules of hooks (and the React Compiler's checks).
+  { files: ['apps/web/src/**/*.{ts,tsx}'], ...reactHooks.configs.flat.recommended },
   {
     files: ['apps/*/src/**/*.ts'],
     ignores: ['**/*.spec.ts'],

@@ -1,9 +1,12 @@
 // Compiles apps/*/src, libs/*/src and bench/ to dist/ with swc (type checking is `npm run typecheck`).
 // swc rewrites the @virtfleet/* path aliases to relative requires, so dist runs on plain Node.
+// Then the web console (apps/web, a browser program) is bundled by Vite into dist/web, which the
+// API serves at / — only when its sources changed since the last build (scripts/build-web.mjs).
 import { transformFile } from '@swc/core';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { buildWeb } from './build-web.mjs';
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'dist');
@@ -37,11 +40,15 @@ async function* sources(dir) {
 }
 
 const t0 = performance.now();
-await rm(out, { recursive: true, force: true });
+// Everything but the web console's bundle (and a bundle another build is making beside it), which
+// buildWeb replaces only when it is out of date: an API started by another build may be serving it.
+for (const e of await readdir(out).catch(() => [])) if (e !== 'web' && !e.startsWith('web.')) await rm(join(out, e), { recursive: true, force: true });
 let n = 0;
 const jobs = [];
 const roots = [join(root, 'bench')];
-for (const group of ['apps', 'libs']) for (const project of await readdir(join(root, group))) roots.push(join(root, group, project, 'src'));
+for (const group of ['apps', 'libs']) {
+  for (const project of await readdir(join(root, group))) if (!(group === 'apps' && project === 'web')) roots.push(join(root, group, project, 'src'));
+}
 for (const src of roots) {
   try {
     for await (const file of sources(src)) {
@@ -62,3 +69,4 @@ for (const src of roots) {
 }
 await Promise.all(jobs);
 console.log(`build: ${n} files to dist/ in ${Math.round(performance.now() - t0)} ms`);
+console.log(`build: ${await buildWeb(root, join(out, 'web'))}`);

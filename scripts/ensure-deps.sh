@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs what virtfleet needs on a Debian 12 machine, only where it is missing:
 # npm packages (npm ci) and Debian packages (PostgreSQL, Redis, libvirt, QEMU, virtinst, tini,
-# docker-compose to validate the compose file, and for the peers benchmark OpenSSH's server and
-# Ansible).
+# docker-compose to validate the compose file, Chromium for the web console's browser tests, and
+# for the peers benchmark OpenSSH's server and Ansible).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 # shellcheck source=lib.sh
@@ -53,6 +53,9 @@ have_pkg python3-lxml || need+=(python3-lxml)              # community.libvirt's
 # compose plugin is missing (it is not in Debian) with Debian's docker-compose 1.29: client-side,
 # no Docker engine needed (--no-install-recommends keeps docker.io out).
 docker compose version >/dev/null 2>&1 || command -v docker-compose >/dev/null || need+=(docker-compose)
+# The web console's end-to-end test and screenshots (e2e/web.e2e.spec.ts, npm run screenshots)
+# drive Debian's Chromium with playwright-core, which never downloads a browser of its own.
+[ -x /usr/bin/chromium ] || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" = 0 ] || vf_die "missing Debian packages (${need[*]}); run as root or install them"

@@ -17,7 +17,7 @@ check() {  # check NAME COMMAND...: one line per check, counted in the totals
   if "$@"; then passed=$((passed + 1)); vf_log "$name: ok ($((SECONDS - t0))s)"
   else failed=$((failed + 1)); vf_log "$name: FAILED"; fi
 }
-check typecheck npx tsc -p tsconfig.json --noEmit
+check typecheck npm run -s typecheck   # the Node projects, then the web console (apps/web/tsconfig.json)
 check lint npm run -s lint
 check build node scripts/build.mjs
 

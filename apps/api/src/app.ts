@@ -10,13 +10,15 @@ import { PinoNestLogger, apiLogger } from './common/logger';
 import { REQUEST_ID_HEADER, registerRequestIds, requestIdFrom } from './common/request-id';
 import { MetricsService } from './metrics/metrics.service';
 import { ConsoleService } from './vms/console.service';
+import { registerWebConsole } from './web/web-console';
 import type { ApiConfig } from './config/api.config';
 
 /**
  * Builds the API (used by main.ts and by the tests, which listen on port 0). Logs are JSON lines
- * (pino) on stdout, or on `logTo` (tests that read them).
+ * (pino) on stdout, or on `logTo` (tests that read them). The web console is served at / from
+ * `webRoot` (default: dist/web, see web/web-console.ts).
  */
-export async function createApp(config: ApiConfig, opts: { logTo?: DestinationStream } = {}): Promise<NestFastifyApplication> {
+export async function createApp(config: ApiConfig, opts: { logTo?: DestinationStream; webRoot?: string } = {}): Promise<NestFastifyApplication> {
   const log = apiLogger(config.logLevel, opts.logTo);
   const app = await NestFactory.create<NestFastifyApplication>(
     AppModule.forConfig(config),
@@ -42,6 +44,7 @@ export async function createApp(config: ApiConfig, opts: { logTo?: DestinationSt
     .addBearerAuth()
     .build();
   SwaggerModule.setup('docs', app, () => SwaggerModule.createDocument(app, doc), { jsonDocumentUrl: 'docs-json' });
+  await registerWebConsole(app, opts.webRoot);
   return app;
 }
 

@@ -46,8 +46,8 @@ export class ApiHarness {
     private readonly database: TestDatabase,
   ) {}
 
-  /** `logTo`: the API's log lines (JSON) go there instead of nowhere (set VIRTFLEET_LOG_LEVEL too). */
-  static async start(env: Record<string, string> = {}, opts: { logTo?: DestinationStream } = {}): Promise<ApiHarness> {
+  /** `logTo`: the API's log lines (JSON) go there instead of nowhere (set VIRTFLEET_LOG_LEVEL too); `webRoot`: the web console's files (default dist/web). */
+  static async start(env: Record<string, string> = {}, opts: { logTo?: DestinationStream; webRoot?: string } = {}): Promise<ApiHarness> {
     const database = await createTestDatabase();
     const s = testServices();
     const config = loadApiConfig({

@@ -41,6 +41,36 @@ describe('HTTP: headers, bodies and errors', () => {
     expect(Object.keys(fake.requests[0]?.headers ?? {}).sort()).toEqual(['accept', 'user-agent']);
   });
 
+  it('in a browser (no process) it sends no User-Agent: the browser keeps its own', async () => {
+    const fake = new FakeFetch().on('GET', '/v1/jobs/j1', jsonResponse(200, fakeJob('noop')));
+    const g = globalThis as { process?: unknown };
+    const saved = g.process;
+    let vf: VirtfleetClient;
+    g.process = undefined; // the headers are settled when the client is made
+    try {
+      vf = new VirtfleetClient({ url: URL_, token: 't', fetch: fake.fetch, userAgent: 'web/1' });
+    } finally {
+      g.process = saved;
+    }
+    await vf.job('j1');
+    expect(Object.keys(fake.requests[0]?.headers ?? {}).sort()).toEqual(['accept', 'authorization']);
+  });
+
+  it('the browser entry (package.json "browser") reaches no Node built-in, process or Buffer', () => {
+    const seen = new Set<string>();
+    const visit = (file: string): void => {
+      if (seen.has(file)) return;
+      seen.add(file);
+      const src = readFileSync(join(__dirname, file), 'utf8');
+      expect({ file, node: /from '(node:|fs|path|crypto|http)/.test(src), globals: /\b(process|Buffer)\./.test(src) }).toEqual({ file, node: false, globals: false });
+      for (const m of src.matchAll(/from '\.\/([\w.-]+)'/g)) visit(`${m[1]}.ts`);
+    };
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { browser: string };
+    visit(pkg.browser.replace(/^src\//, ''));
+    expect(seen.has('client.ts')).toBe(true);
+    expect(seen.has('webhook-signature.ts')).toBe(false);
+  });
+
   it('a replayed Idempotency-Key (200) answers the first job like a 202 does', async () => {
     const first = fakeJob('create-disk', { idempotencyKey: 'k' });
     const fake = new FakeFetch().on('POST', '/v1/jobs', jsonResponse(202, first), jsonResponse(200, first));

@@ -10,7 +10,7 @@ export interface ClientOptions {
   token?: string;
   /** Another fetch (a test double, one with a proxy agent); default: the global one. */
   fetch?: typeof fetch;
-  /** Put in front of the SDK's own User-Agent, e.g. "virtfleet-cli/0.1.0". */
+  /** Put in front of the SDK's own User-Agent, e.g. "virtfleet-cli/0.1.0" (not sent from a browser: it keeps its own). */
   userAgent?: string;
 }
 
@@ -44,9 +44,11 @@ export class Http {
     if (base.protocol !== 'http:' && base.protocol !== 'https:') throw new TypeError(`virtfleet API URL must be http(s): ${opts.url}`);
     this.baseUrl = base.href.replace(/\/+$/, '');
     this.fetchFn = opts.fetch ?? ((input, init) => fetch(input, init));
-    const agent = `virtfleet-sdk/${SDK_VERSION} node/${process.versions.node}`;
+    // A browser owns its User-Agent (a page may not set one); elsewhere the SDK names itself and Node.
+    const node = nodeVersion();
+    const agent = `virtfleet-sdk/${SDK_VERSION} node/${node}`;
     this.headers = {
-      'user-agent': opts.userAgent ? `${opts.userAgent} ${agent}` : agent,
+      ...(node ? { 'user-agent': opts.userAgent ? `${opts.userAgent} ${agent}` : agent } : {}),
       ...(opts.token ? { authorization: `Bearer ${opts.token}` } : {}),
     };
   }
@@ -101,6 +103,11 @@ export class Http {
       throw new ApiUnreachableError(this.baseUrl, { cause: err });
     }
   }
+}
+
+/** Node's version, or undefined in a browser (which has no `process`). */
+function nodeVersion(): string | undefined {
+  return (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
 }
 
 /** The API's `{ error: { code, message, details? } }`; a proxy's HTML or an empty body gets a code from the status. */

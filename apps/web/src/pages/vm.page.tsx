@@ -1,0 +1,318 @@
+import type { Vm } from '@virtfleet/sdk';
+import { useState, type FormEvent } from 'react';
+import { Link, useParams } from 'react-router';
+import { useActivity } from '../activity';
+import { Badge, VmStateBadge, YesNo } from '../components/badge';
+import { ConfirmDialog } from '../components/dialog';
+import { ErrorMessage } from '../components/error-message';
+import { Empty, Loading, PageHeader, Section, useTitle } from '../components/layout';
+import { CloneButton } from '../components/clone-dialog';
+import { SerialConsole } from '../components/serial-console';
+import { VmPowerButtons } from '../components/vm-actions';
+import { ago, dateTime, mib } from '../format';
+import { useLive } from '../live';
+import { useCanOperate, useClient } from '../session';
+import { useData, useNow, useThrottled } from '../use-data';
+
+/** One VM: what its host last reported, its NICs with addresses, disks, snapshots and domain XML. */
+export function VmPage() {
+  const { id = '' } = useParams();
+  const client = useClient();
+  const now = useNow();
+  const vm = useData((signal) => client.vms.get(id, { signal }), [client, id]);
+  const hosts = useData((signal) => client.hosts.list({}, { signal }), [client]);
+  const reload = useThrottled(vm.reload, 500);
+  useTitle(vm.data ? `${vm.data.name} (VM)` : 'VM');
+  useLive((m) => {
+    if (m.event === 'resync') return vm.reload();
+    if ((m.event === 'vm.updated' || m.event === 'vm.removed') && m.id === id) {
+      if (m.event === 'vm.updated') vm.set((v) => ({ ...v, state: m.vm.state as Vm['state'], status: m.vm.status as Vm['status'] }));
+      reload();
+    }
+    // Snapshot jobs change the row without a power-state event.
+    if (m.event === 'job.finished' && vm.data && (m.job.payload as { vm?: { uuid?: string } }).vm?.uuid === vm.data.uuid) reload();
+  });
+
+  if (!vm.data) return vm.error ? <ErrorMessage error={vm.error} /> : <Loading what="the VM" />;
+  const v = vm.data;
+  const host = hosts.data?.find((h) => h.id === v.hostId);
+  return (
+    <>
+      <PageHeader
+        title={
+          <>
+            {v.name} <VmStateBadge vm={v} />
+          </>
+        }
+        sub={
+          <>
+            VM on <Link to={`/hosts/${v.hostId}`}>{host?.name ?? 'its host'}</Link> · <span className="mono">{v.uuid}</span>
+          </>
+        }
+      >
+        <VmPowerButtons vm={v} />
+        <CloneButton vm={v} />
+      </PageHeader>
+      <ErrorMessage error={vm.error} />
+      <Section title="Details" id="details">
+        <dl className="facts">
+          <dt>State</dt>
+          <dd>
+            <VmStateBadge vm={v} /> {v.reason ? <span className="muted">({v.reason})</span> : null}
+          </dd>
+          <dt>State since</dt>
+          <dd title={dateTime(v.stateChangedAt)}>{ago(v.stateChangedAt, now)}</dd>
+          <dt>Status</dt>
+          <dd>{v.status}</dd>
+          <dt>vCPUs</dt>
+          <dd>
+            {v.vcpus} <span className="muted">(max {v.maxVcpus})</span>
+          </dd>
+          <dt>Memory</dt>
+          <dd>
+            {mib(v.memoryMiB)} <span className="muted">(max {mib(v.maxMemoryMiB)})</span>
+          </dd>
+          <dt>Virtualization</dt>
+          <dd>{v.virtType === 'kvm' ? <Badge tone="ok">KVM</Badge> : v.virtType === 'qemu' ? <Badge tone="warn">TCG (qemu)</Badge> : (v.virtType ?? '—')}</dd>
+          <dt>Autostart</dt>
+          <dd>
+            <YesNo value={v.autostart} />
+          </dd>
+          <dt>Persistent</dt>
+          <dd>
+            <YesNo value={v.persistent} />
+          </dd>
+          <dt>Graphics</dt>
+          <dd>{v.graphics.length ? v.graphics.map((g) => `${g.type}${g.listen ? ` on ${g.listen}` : ''}${g.port && g.port > 0 ? `:${g.port}` : ''}`).join(', ') : 'none'}</dd>
+          <dt>Serial log</dt>
+          <dd className="mono">{v.serialLog ?? '—'}</dd>
+          <dt>Labels</dt>
+          <dd>
+            {Object.keys(v.labels).length
+              ? Object.entries(v.labels).map(([k, val]) => (
+                  <code key={k} className="label-chip">
+                    {k}={val}
+                  </code>
+                ))
+              : '—'}
+          </dd>
+          <dt>Last report</dt>
+          <dd title={dateTime(v.seenAt)}>{ago(v.seenAt, now)}</dd>
+        </dl>
+      </Section>
+      <Section title="Network interfaces" id="interfaces">
+        {v.interfaces.length ? (
+          <div className="table-wrap">
+            <table className="table" aria-label="Network interfaces">
+              <thead>
+                <tr>
+                  <th scope="col">MAC</th>
+                  <th scope="col">Type</th>
+                  <th scope="col">Network / bridge</th>
+                  <th scope="col">Model</th>
+                  <th scope="col">Host device</th>
+                  <th scope="col">Addresses</th>
+                </tr>
+              </thead>
+              <tbody>
+                {v.interfaces.map((i, n) => (
+                  <tr key={i.mac ?? n}>
+                    <td className="mono">{i.mac ?? '—'}</td>
+                    <td>{i.type}</td>
+                    <td>
+                      {i.network ?? i.bridge ?? '—'}
+                      {i.virtualport ? <span className="muted"> ({i.virtualport})</span> : null}
+                    </td>
+                    <td>{i.model ?? '—'}</td>
+                    <td className="mono">{i.target ?? '—'}</td>
+                    <td className="mono">{i.addresses?.length ? i.addresses.join(', ') : <span className="muted">none leased</span>}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <Empty>No network interface.</Empty>
+        )}
+      </Section>
+      <Section title="Disks" id="disks">
+        {v.disks.length ? (
+          <div className="table-wrap">
+            <table className="table" aria-label="Disks">
+              <thead>
+                <tr>
+                  <th scope="col">Target</th>
+                  <th scope="col">Device</th>
+                  <th scope="col">Bus</th>
+                  <th scope="col">Format</th>
+                  <th scope="col">Source</th>
+                  <th scope="col">Boot</th>
+                </tr>
+              </thead>
+              <tbody>
+                {v.disks.map((d) => (
+                  <tr key={d.target}>
+                    <td className="mono">{d.target}</td>
+                    <td>
+                      {d.device}
+                      {d.readonly ? <span className="muted"> (read-only)</span> : null}
+                    </td>
+                    <td>{d.bus ?? '—'}</td>
+                    <td>{d.format ?? '—'}</td>
+                    <td className="mono wrap">{d.source ?? '—'}</td>
+                    <td>{d.bootOrder ?? '—'}</td>
+                  </tr>
+                ))}
+              </tbody>
+            </table>
+          </div>
+        ) : (
+          <Empty>No disk.</Empty>
+        )}
+      </Section>
+      <Snapshots vm={v} />
+      <Section title="Serial console" id="console">
+        <SerialConsole vm={v} />
+      </Section>
+      <DomainXml vm={v} />
+    </>
+  );
+}
+
+function Snapshots({ vm }: { vm: Vm }) {
+  const client = useClient();
+  const activity = useActivity();
+  const canOperate = useCanOperate();
+  const [name, setName] = useState('');
+  const [description, setDescription] = useState('');
+  const [error, setError] = useState<unknown>(undefined);
+  const [confirm, setConfirm] = useState<{ action: 'revert' | 'delete'; name: string } | null>(null);
+
+  const create = async (e: FormEvent) => {
+    e.preventDefault();
+    setError(undefined);
+    try {
+      const job = await client.vms.createSnapshot(vm.id, { ...(name.trim() ? { name: name.trim() } : {}), ...(description.trim() ? { description: description.trim() } : {}) });
+      activity.track(job, `Snapshot ${vm.name}`);
+      setName('');
+      setDescription('');
+    } catch (err) {
+      setError(err);
+    }
+  };
+  const act = async (action: 'revert' | 'delete', snapshot: string) => {
+    const label = `${action === 'revert' ? 'Revert' : 'Delete snapshot'} ${vm.name} @ ${snapshot}`;
+    try {
+      activity.track(action === 'revert' ? await client.vms.revertSnapshot(vm.id, snapshot) : await client.vms.deleteSnapshot(vm.id, snapshot), label);
+    } catch (err) {
+      activity.refused(label, err);
+    }
+  };
+
+  return (
+    <Section title="Snapshots" id="snapshots">
+      {vm.snapshots.length ? (
+        <div className="table-wrap">
+          <table className="table" aria-label="Snapshots">
+            <thead>
+              <tr>
+                <th scope="col">Name</th>
+                <th scope="col">Taken</th>
+                <th scope="col">VM was</th>
+                <th scope="col">Parent</th>
+                <th scope="col">Description</th>
+                {canOperate ? <th scope="col">Actions</th> : null}
+              </tr>
+            </thead>
+            <tbody>
+              {vm.snapshots.map((s) => (
+                <tr key={s.name}>
+                  <td>
+                    {s.name} {s.current ? <Badge tone="info">current</Badge> : null}
+                  </td>
+                  <td>{dateTime(s.createdAt)}</td>
+                  <td>{s.state ?? '—'}</td>
+                  <td>{s.parent ?? '—'}</td>
+                  <td>{s.description ?? '—'}</td>
+                  {canOperate ? (
+                    <td>
+                      <div className="button-row compact">
+                        <button type="button" className="button button-small" onClick={() => setConfirm({ action: 'revert', name: s.name })}>
+                          Revert
+                        </button>
+                        <button type="button" className="button button-small button-danger-quiet" onClick={() => setConfirm({ action: 'delete', name: s.name })}>
+                          Delete
+                        </button>
+                      </div>
+                    </td>
+                  ) : null}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      ) : (
+        <Empty>No snapshot.</Empty>
+      )}
+      {canOperate && vm.status === 'managed' ? (
+        <form className="inline-form" onSubmit={(e) => void create(e)} aria-label="Take a snapshot">
+          <div className="field">
+            <label htmlFor="snap-name">Snapshot name (optional)</label>
+            <input id="snap-name" value={name} onChange={(e) => setName(e.target.value)} placeholder="the API names it" />
+          </div>
+          <div className="field field-grow">
+            <label htmlFor="snap-desc">Description (optional)</label>
+            <input id="snap-desc" value={description} onChange={(e) => setDescription(e.target.value)} />
+          </div>
+          <button type="submit" className="button">
+            Take snapshot
+          </button>
+        </form>
+      ) : null}
+      <ErrorMessage error={error} />
+      <ConfirmDialog
+        open={confirm !== null}
+        title={confirm?.action === 'revert' ? `Revert ${vm.name} to ${confirm.name}?` : `Delete snapshot ${confirm?.name ?? ''}?`}
+        message={
+          confirm?.action === 'revert' ? (
+            <p>The VM goes back to the snapshot: what changed since is lost. It runs afterwards if it ran when the snapshot was taken.</p>
+          ) : (
+            <p>The snapshot is deleted from the VM; the VM itself is not changed.</p>
+          )
+        }
+        confirm={confirm?.action === 'revert' ? 'Revert' : 'Delete'}
+        onConfirm={() => confirm && void act(confirm.action, confirm.name)}
+        onClose={() => setConfirm(null)}
+      />
+    </Section>
+  );
+}
+
+/** GET /v1/vms/:id/xml, read when opened. */
+function DomainXml({ vm }: { vm: Vm }) {
+  const client = useClient();
+  const [open, setOpen] = useState(false);
+  const xml = useData((signal) => (open ? client.vms.xml(vm.id, { signal }) : Promise.resolve(undefined)), [client, vm.id, open, vm.seenAt]);
+  return (
+    <Section
+      title="Domain XML"
+      id="xml"
+      actions={
+        <button type="button" className="button button-small" aria-expanded={open} aria-controls="xml-view" onClick={() => setOpen(!open)}>
+          {open ? 'Hide XML' : 'Show XML'}
+        </button>
+      }
+    >
+      <div id="xml-view">
+        {open ? (
+          <>
+            <ErrorMessage error={xml.error} />
+            {xml.data ? <pre className="code-block" aria-label={`Domain XML of ${vm.name}`} tabIndex={0}>{xml.data}</pre> : xml.loading ? <Loading what="the XML" /> : null}
+          </>
+        ) : (
+          <p className="muted">virsh dumpxml as the host last reported it.</p>
+        )}
+      </div>
+    </Section>
+  );
+}
