@@ -109,3 +109,19 @@ export function CheckBadge({ status }: { status: 'pass' | 'warn' | 'fail' }) {
 export function YesNo({ value, yes = 'yes', no = 'no' }: { value: boolean; yes?: string; no?: string }) {
   return <Badge tone={value ? 'ok' : 'muted'}>{value ? yes : no}</Badge>;
 }
+
+/** A doctor check's cells in a table row: its id, status, finding and fix. */
+export function CheckCells({ check }: { check: { id: string; status: 'pass' | 'warn' | 'fail'; message: string; fix?: string | undefined } }) {
+  return (
+    <>
+      <td className="nowrap">
+        <code>{check.id}</code>
+      </td>
+      <td>
+        <CheckBadge status={check.status} />
+      </td>
+      <td>{check.message}</td>
+      <td className="muted">{check.fix ?? '—'}</td>
+    </>
+  );
+}

@@ -8,6 +8,7 @@ import { Empty, Loading, PageHeader, Section, useTitle } from '../components/lay
 import { useLive } from '../live';
 import { useCanOperate, useClient } from '../session';
 import { useData, useThrottled } from '../use-data';
+import { HostFilter } from '../components/host-filter';
 
 const DISK_JOBS: ReadonlySet<string> = new Set(['create-disk', 'convert-disk', 'resize-disk', 'delete-disk', 'inspect-disk', 'create-vm', 'undefine-vm', 'clone-vm']);
 
@@ -39,17 +40,7 @@ export function DisksPage() {
             <label htmlFor="d-name">Name contains</label>
             <input id="d-name" type="search" value={name} onChange={(e) => set('name', e.target.value)} />
           </div>
-          <div className="field">
-            <label htmlFor="d-host">Host</label>
-            <select id="d-host" value={hostId} onChange={(e) => set('hostId', e.target.value)}>
-              <option value="">All hosts</option>
-              {(hosts.data ?? []).map((h) => (
-                <option key={h.id} value={h.id}>
-                  {h.name}
-                </option>
-              ))}
-            </select>
-          </div>
+          <HostFilter id="d-host" hosts={hosts.data} value={hostId} onChange={(v) => set('hostId', v)} />
         </form>
         <ErrorMessage error={disks.error ?? hosts.error} />
         {!disks.loaded && disks.loading ? <Loading what="disks" /> : null}

@@ -1,6 +1,6 @@
 import type { Host, Vm } from '@virtfleet/sdk';
 import { Link } from 'react-router';
-import { CheckBadge, DoctorBadge, HostStateBadge, VirtBadge } from '../components/badge';
+import { CheckCells, DoctorBadge, HostStateBadge, VirtBadge } from '../components/badge';
 import { ErrorMessage } from '../components/error-message';
 import { CpuBar, MemoryBar, StorageBar } from '../components/host-usage';
 import { Empty, Loading, PageHeader, Section, useTitle } from '../components/layout';
@@ -174,14 +174,7 @@ function DoctorWarnings({ hosts }: { hosts: readonly Host[] }) {
                 <td className="nowrap">
                   <Link to={`/hosts/${host.id}#doctor`}>{host.name}</Link>
                 </td>
-                <td className="nowrap">
-                  <code>{check.id}</code>
-                </td>
-                <td>
-                  <CheckBadge status={check.status} />
-                </td>
-                <td>{check.message}</td>
-                <td className="muted">{check.fix ?? '—'}</td>
+                <CheckCells check={check} />
               </tr>
             ))}
           </tbody>

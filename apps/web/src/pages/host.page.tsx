@@ -1,6 +1,6 @@
 import { Link, useParams } from 'react-router';
 import { useActivity } from '../activity';
-import { CheckBadge, DoctorBadge, HostStateBadge, VirtBadge, YesNo } from '../components/badge';
+import { CheckCells, DoctorBadge, HostStateBadge, VirtBadge, YesNo } from '../components/badge';
 import { DiskTable } from '../components/disk-table';
 import { ErrorMessage } from '../components/error-message';
 import { CpuBar, MemoryBar, StorageBar } from '../components/host-usage';
@@ -205,14 +205,7 @@ export function HostPage() {
                 <tbody>
                   {h.doctor.checks.map((c) => (
                     <tr key={c.id}>
-                      <td className="nowrap">
-                        <code>{c.id}</code>
-                      </td>
-                      <td>
-                        <CheckBadge status={c.status} />
-                      </td>
-                      <td>{c.message}</td>
-                      <td className="muted">{c.fix ?? '—'}</td>
+                      <CheckCells check={c} />
                     </tr>
                   ))}
                 </tbody>

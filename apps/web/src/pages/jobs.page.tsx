@@ -12,6 +12,7 @@ import { useLive } from '../live';
 import { useCanOperate, useClient } from '../session';
 import { upsertJob, withProgress } from '../job-merge';
 import { useData, useNow } from '../use-data';
+import { HostFilter } from '../components/host-filter';
 
 function matches(job: Pick<Job, 'hostId' | 'type' | 'state'>, f: JobFilter): boolean {
   return (!f.hostId || job.hostId === f.hostId) && (!f.type || job.type === f.type) && (!f.state || job.state === f.state);
@@ -74,17 +75,7 @@ export function JobsPage() {
     <>
       <PageHeader title="Jobs" sub="Every change to a host is a job. The list follows the event stream: no reload needed." />
       <form className="filters" role="search" aria-label="Filter jobs" onSubmit={(e) => e.preventDefault()}>
-        <div className="field">
-          <label htmlFor="j-host">Host</label>
-          <select id="j-host" value={hostId} onChange={(e) => set('hostId', e.target.value)}>
-            <option value="">All hosts</option>
-            {(hosts.data ?? []).map((h) => (
-              <option key={h.id} value={h.id}>
-                {h.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <HostFilter id="j-host" hosts={hosts.data} value={hostId} onChange={(v) => set('hostId', v)} />
         <div className="field">
           <label htmlFor="j-type">Type</label>
           <select id="j-type" value={type} onChange={(e) => set('type', e.target.value)}>

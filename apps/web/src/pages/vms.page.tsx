@@ -6,6 +6,7 @@ import { Empty, Loading, PageHeader, useTitle } from '../components/layout';
 import { useVmList, VmTable } from '../components/vm-table';
 import { useCanOperate, useClient } from '../session';
 import { useData } from '../use-data';
+import { HostFilter } from '../components/host-filter';
 
 const STATUSES: Array<Vm['status']> = ['managed', 'creating', 'unmanaged', 'missing'];
 
@@ -48,17 +49,7 @@ export function VmsPage() {
           <label htmlFor="f-name">Name contains</label>
           <input id="f-name" type="search" value={name} onChange={(e) => set('name', e.target.value)} placeholder="Search names" />
         </div>
-        <div className="field">
-          <label htmlFor="f-host">Host</label>
-          <select id="f-host" value={hostId} onChange={(e) => set('hostId', e.target.value)}>
-            <option value="">All hosts</option>
-            {(hosts.data ?? []).map((h) => (
-              <option key={h.id} value={h.id}>
-                {h.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <HostFilter id="f-host" hosts={hosts.data} value={hostId} onChange={(v) => set('hostId', v)} />
         <div className="field">
           <label htmlFor="f-state">Power state</label>
           <select id="f-state" value={state} onChange={(e) => set('state', e.target.value)}>
