@@ -143,8 +143,9 @@ export class Dispatcher implements OnApplicationBootstrap, OnApplicationShutdown
    */
   async dispatchMany(jobs: Job[]): Promise<Job[]> {
     const now = new Map<string, Job>();
-    const refused = await Promise.all(jobs.map((j) => this.agents.refusal(j.hostId, j.type)));
-    const free = jobs.filter((j, i) => !j.lockKey && !j.concurrencyKey && !refused[i]); // the refused wait for the sweep
+    const unkeyed = jobs.filter((j) => !j.lockKey && !j.concurrencyKey); // the keyed go through dispatch(), which asks the same
+    const refused = await Promise.all(unkeyed.map((j) => this.agents.refusal(j.hostId, j.type)));
+    const free = unkeyed.filter((_, i) => !refused[i]); // the refused wait for the sweep
     for (const hostId of new Set(free.map((j) => j.hostId))) {
       const mine = free.filter((j) => j.hostId === hostId);
       try {
