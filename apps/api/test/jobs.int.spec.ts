@@ -213,4 +213,44 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
       expect(missing.body.error.code).toBe('host_not_found');
     });
   });
+
+  describe('jobs with one key submitted at one instant', () => {
+    // Each submit inserts under a lock on its keys (lockJobKeys): seq follows commit order, so a
+    // later job always sees an earlier one, and a submit's own checks see what an earlier one wrote.
+    let racer: { id: string };
+    beforeAll(async () => {
+      racer = await api.host('racer');
+    });
+
+    it('a lock key: exactly one goes out, the others wait for it (no two run at once), for single and batch submits', async () => {
+      const sleep = (key: string) => ({ type: 'sleep', hostId: racer.id, payload: { seconds: 1, key } });
+      for (let round = 0; round < 5; round++) {
+        const key = `race-${round}`;
+        const answers = await Promise.all([
+          ...Array.from({ length: 12 }, () => api.call<JobBody>('POST', '/v1/jobs', { body: sleep(key) })),
+          ...Array.from({ length: 4 }, () => api.call<{ items: JobBody[] }>('POST', '/v1/jobs/batch', { body: { jobs: [sleep(key), sleep(key)] } })),
+        ]);
+        expect(answers.map((a) => a.status)).toEqual(answers.map(() => 202));
+        const rows = await api.db.job.findMany({ where: { hostId: racer.id, lockKey: `sleep:${key}` }, orderBy: { seq: 'asc' } });
+        expect(rows).toHaveLength(20);
+        // The first in seq order is the one sent; every other waits.
+        expect(rows.map((j) => j.state)).toEqual(['queued', ...Array(19).fill('pending')]);
+      }
+    });
+
+    it('a create-vm name: one 202, every other a 409 vm_exists (the name is reserved under the key)', async () => {
+      const body = { type: 'create-vm', hostId: racer.id, payload: { name: 'twin', memoryMiB: 128, vcpus: 1, install: { kind: 'kernel', kernel: 'vmlinuz' } } };
+      const answers = await Promise.all(Array.from({ length: 8 }, () => api.call<JobBody & ErrorBody>('POST', '/v1/jobs', { body })));
+      expect(answers.map((a) => a.status).sort()).toEqual([202, ...Array(7).fill(409)]);
+      expect(answers.filter((a) => a.status === 409).map((a) => a.body.error.code)).toEqual(Array(7).fill('vm_exists'));
+      expect(await api.db.vm.count({ where: { hostId: racer.id, name: 'twin' } })).toBe(1);
+    });
+
+    it('a create-disk name: one 202, every other a 409 disk_exists', async () => {
+      const body = { type: 'create-disk', hostId: racer.id, payload: { name: 'twin-disk', sizeGiB: 1 } };
+      const answers = await Promise.all(Array.from({ length: 8 }, () => api.call<JobBody & ErrorBody>('POST', '/v1/jobs', { body })));
+      expect(answers.map((a) => a.status).sort()).toEqual([202, ...Array(7).fill(409)]);
+      expect(answers.filter((a) => a.status === 409).map((a) => a.body.error.code)).toEqual(Array(7).fill('disk_exists'));
+    });
+  });
 });

@@ -3,7 +3,7 @@ import { Injectable } from '@nestjs/common';
 import type { Job } from '@prisma/client';
 import { LIVE_JOB_STATES } from '@virtfleet/contracts';
 import type { QueryConfig } from 'pg';
-import { PgService, utc, type PgTx } from './pg.service';
+import { PgService, utc, type PgTx, type RawSql } from './pg.service';
 import type { JobEnd } from '../jobs/job-lifecycle.service';
 
 // The job pipeline's hot statements (insert, queued, claimed, read, ended) as prepared
@@ -31,6 +31,42 @@ export interface NewJob {
   requestId?: string | null;
 }
 
+/** The advisory-lock class of the submit-time key locks (the leases use the one-number form). */
+const KEY_LOCK_CLASS = 0x76660001;
+/** Keys fold into this many locks: a batch of many keyed jobs takes at most this many (PostgreSQL's lock table is small). */
+const KEY_LOCK_BUCKETS = 1024;
+
+/** FNV-1a: a stable bucket for a (host, key) pair. */
+function keyBucket(hostId: string, key: string): number {
+  let h = 0x811c9dc5;
+  for (const ch of `${hostId}\0${key}`) h = Math.imul(h ^ (ch.codePointAt(0) as number), 0x01000193) >>> 0;
+  return h % KEY_LOCK_BUCKETS;
+}
+
+/**
+ * Locks, until the transaction ends, the lock and concurrency keys of jobs about to be inserted:
+ * two submits of one key insert (and so take their `seq`) one after the other, each after the
+ * other committed. The dispatcher's hold ("an earlier live job with my key") reads `seq`, so an
+ * earlier job is always visible to a later one; and a submit's own checks (a VM name taken) see
+ * the rows an earlier submit of that key wrote. Without it, of two submits at one instant the one
+ * with the higher seq could commit first, see nothing earlier, and run beside the other.
+ * Taken in ascending order, so two batches never wait for each other in a cycle.
+ */
+export async function lockJobKeys(sql: RawSql, jobs: ReadonlyArray<Pick<NewJob, 'hostId' | 'lockKey' | 'concurrencyKey'>>): Promise<void> {
+  const buckets = new Set<number>();
+  for (const j of jobs) {
+    if (j.lockKey) buckets.add(keyBucket(j.hostId, `lock:${j.lockKey}`));
+    if (j.concurrencyKey) buckets.add(keyBucket(j.hostId, `group:${j.concurrencyKey}`));
+  }
+  if (buckets.size === 0) return;
+  const sorted = [...buckets].sort((a, b) => a - b);
+  // count(): one row back whatever the driver (Prisma cannot read a `void` column); unnest keeps the array's order.
+  await sql.$queryRawUnsafe(`SELECT count(pg_advisory_xact_lock(${KEY_LOCK_CLASS}, b))::int AS n FROM unnest($1::int[]) AS b`, sorted);
+}
+
+/** Whether inserting these jobs needs lockJobKeys(), i.e. a transaction. */
+export const hasJobKeys = (jobs: ReadonlyArray<Pick<NewJob, 'lockKey' | 'concurrencyKey'>>): boolean => jobs.some((j) => j.lockKey || j.concurrencyKey);
+
 @Injectable()
 export class JobSql {
   constructor(private readonly pg: PgService) {}
@@ -44,8 +80,20 @@ export class JobSql {
     return (await this.insertMany([job]))[0] as Job;
   }
 
-  /** insert() for many jobs in one statement (all or none), in the order given (seq follows it). */
+  /**
+   * insert() for many jobs in one statement (all or none), in the order given (seq follows it).
+   * Jobs with a lock or concurrency key are inserted in a transaction under lockJobKeys().
+   */
   async insertMany(jobs: readonly NewJob[]): Promise<Job[]> {
+    return hasJobKeys(jobs)
+      ? this.pg.tx(async (tx) => {
+          await lockJobKeys(tx, jobs);
+          return this.insertRows(jobs, tx);
+        })
+      : this.insertRows(jobs);
+  }
+
+  private async insertRows(jobs: readonly NewJob[], on?: PgTx): Promise<Job[]> {
     const now = utc(new Date());
     const col = <T>(f: (j: NewJob) => T) => jobs.map(f);
     const ids = col(() => randomUUID());
@@ -79,7 +127,7 @@ export class JobSql {
         col((j) => j.requestId ?? null),
         now,
       ],
-    });
+    }, on);
     const byId = new Map(rows.map((r) => [r.id, r]));
     return ids.map((id) => byId.get(id) as Job);
   }

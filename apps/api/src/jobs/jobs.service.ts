@@ -20,7 +20,7 @@ import { AuditService } from '../audit/audit.service';
 import { ApiError, validationError } from '../common/api-error';
 import { afterCursor, pageOf } from '../common/cursor';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
-import { JobSql } from '../db/job-sql.service';
+import { JobSql, lockJobKeys } from '../db/job-sql.service';
 import { pgCode } from '../db/pg.service';
 import { PrismaService } from '../db/prisma.service';
 import { Dispatcher } from './dispatcher.service';
@@ -102,6 +102,7 @@ export class JobsService {
       // One statement when the type changes nothing else; a transaction with its inventory change otherwise.
       job = onSubmit
         ? await this.db.$transaction(async (tx) => {
+            await lockJobKeys(tx, [data]);
             const created = await tx.job.create({ data });
             await onSubmit(tx, created);
             return created;
@@ -144,6 +145,7 @@ export class JobsService {
       const keyed = rows.map((row, i) => ({ ...row.data, idempotencyKey: keyOf(i), requestHash: hashes[i] ?? null }));
       jobs = rows.some((row) => row.onSubmit)
         ? await this.db.$transaction(async (tx) => {
+            await lockJobKeys(tx, keyed);
             const made: Job[] = [];
             for (const [i, row] of rows.entries()) {
               const created = await tx.job.create({ data: keyed[i] as (typeof keyed)[number] });
@@ -188,6 +190,7 @@ export class JobsService {
     let written: { job: Job; children: Job[] };
     try {
       written = await this.db.$transaction(async (tx) => {
+        await lockJobKeys(tx, rows.map((r) => r.data));
         const now = new Date();
         const job = await tx.job.create({
           data: {
