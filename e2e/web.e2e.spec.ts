@@ -32,7 +32,7 @@ describe('web console end to end (Chromium, playwright-core)', () => {
     context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
     page = await context.newPage();
     page.setDefaultTimeout(30_000);
-    // Script errors only: Chromium also logs every 4xx answer, and the console expects some (a wrong token, the scope probe).
+    // Script errors only: Chromium also logs every 4xx answer, and the console expects one (a wrong token).
     page.on('pageerror', (e) => consoleErrors.push(e.message));
     page.on('console', (m) => {
       if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());

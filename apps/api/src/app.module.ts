@@ -31,6 +31,7 @@ import { Reconciler } from './jobs/reconciler.service';
 import { HostQueues } from './queue/host-queues.service';
 import { RedisAcl } from './queue/redis-acl.service';
 import { TokensController } from './tokens/tokens.controller';
+import { WhoamiController } from './tokens/whoami.controller';
 import { ConsoleService } from './vms/console.service';
 import { DisksController } from './disks/disks.controller';
 import { DisksService } from './disks/disks.service';
@@ -48,7 +49,7 @@ export class AppModule {
   static forConfig(config: ApiConfig): DynamicModule {
     return {
       module: AppModule,
-      controllers: [HealthController, MetricsController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, AuditController, VmsController, DisksController, NetworksController],
+      controllers: [HealthController, MetricsController, JobsController, HostsController, AgentsController, EventsController, WebhooksController, TokensController, WhoamiController, AuditController, VmsController, DisksController, NetworksController],
       providers: [
         { provide: API_CONFIG, useValue: config },
         { provide: APP_GUARD, useClass: AuthGuard },

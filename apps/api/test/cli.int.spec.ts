@@ -52,7 +52,7 @@ describe('the virtfleet CLI against the API', () => {
     expect(table.stdout).toMatch(/NAME[\s\S]*cli-h1/);
     const json = await cli(['--json', 'hosts', 'ls']);
     expect((JSON.parse(json.stdout) as Array<{ name: string }>).map((h) => h.name)).toContain('cli-h1');
-  });
+  }, 30_000);
 
   it('disks create submits the job; jobs show and ls find it; a taken name is an API error (exit 4)', async () => {
     const host = await api.host('cli-h2');
@@ -67,7 +67,7 @@ describe('the virtfleet CLI against the API', () => {
     const again = await cli(['disks', 'create', 'cli-d1', '--size', '1G', '--host', host.id]);
     expect(again.code).toBe(4);
     expect(again.stderr).toContain('disk_exists');
-  });
+  }, 30_000);
 
   it('usage errors exit 2, an unreachable API 3 with a hint, a --wait that gives up 5', async () => {
     expect((await cli(['disks', 'create', 'x', '--size', 'lots'])).code).toBe(2);
@@ -92,7 +92,7 @@ describe('the virtfleet CLI against the API', () => {
     expect(waited.code).toBe(5);
     expect(waited.stderr).toContain('still queued');
     expect((await cli(['--help'])).stdout).toContain('Exit codes');
-  });
+  }, 30_000);
 
   const nat9 = { name: 'nat9', active: true, autostart: true, persistent: true, bridge: 'virbr9', forward: 'nat', cidr: '10.213.9.1/24' };
 
@@ -137,7 +137,7 @@ describe('the virtfleet CLI against the API', () => {
     const missing = await cli(['vms', 'start', 'no-such-vm']);
     expect(missing.code).toBe(4);
     expect(missing.stderr).toContain('no VM no-such-vm');
-  });
+  }, 30_000);
 
   it('every VM, snapshot, network, disk, host and token command becomes the job or call it names', async () => {
     const uuid = '4d1c7a52-9e3b-4f6a-8c2d-1b0e9f8a7c61';
@@ -201,6 +201,7 @@ describe('the virtfleet CLI against the API', () => {
     const token = await json(['tokens', 'create', 'cli-reader', '--scope', 'read']);
     expect(token).toMatchObject({ name: 'cli-reader', scopes: ['read'], token: expect.any(String) });
     expect((await cli(['tokens', 'ls'])).stdout).toContain('cli-reader');
+    expect((await cli(['--token', String(token['token']), 'whoami'])).stdout).toMatch(/^name\s+cli-reader\nid\s+\S+\nscopes\s+read\n$/);
     const denied = await cli(['--token', String(token['token']), 'vms', 'start', 'cli-vm2']);
     expect(denied.code).toBe(4);
     expect(denied.stderr).toContain('forbidden');

@@ -122,6 +122,7 @@ describe('host enrollment, per-host Redis users, tokens and audit', () => {
     expect(JSON.stringify(row)).not.toContain(reader);
 
     expect((await api.call('GET', '/v1/hosts', { token: reader })).status).toBe(200);
+    expect((await api.call('GET', '/v1/whoami', { token: reader })).body).toEqual({ tokenId: made.body.id, name: 'ci-reader', scopes: ['read'] });
     expect((await api.call('POST', '/v1/tokens', { token: reader, body: { name: 'x', scopes: ['admin'] } })).status).toBe(403);
     expect((await api.call('GET', '/v1/hosts', { token: null })).status).toBe(401);
 
@@ -136,6 +137,10 @@ describe('host enrollment, per-host Redis users, tokens and audit', () => {
 
     expect((await api.call('DELETE', `/v1/tokens/${made.body.id}`)).status).toBe(204);
     expect((await api.call('GET', '/v1/hosts', { token: reader })).status).toBe(401);
+    expect((await api.call('GET', '/v1/whoami', { token: reader })).status).toBe(401);
+    // An agent's token is no API token: it may not ask.
+    const agent = await api.call<{ error: { code: string } }>('GET', '/v1/whoami', { token: host.agentToken });
+    expect([agent.status, agent.body.error.code]).toEqual([403, 'forbidden']);
 
     const audit = await api.call<{ items: Array<{ actor: string; action: string; target: string }> }>('GET', '/v1/audit');
     const actions = audit.body.items.map((e) => `${e.action} ${e.target}`);

@@ -2,55 +2,33 @@ import { ApiError, VirtfleetClient, type Scope } from '@virtfleet/sdk';
 import { createContext, useCallback, useContext, useEffect, useMemo, useState, type ReactNode } from 'react';
 
 // The signed-in token: kept in sessionStorage (gone with the tab, never in localStorage or a
-// cookie), checked with a call, and its scope found out so that a read token gets no buttons
-// that would answer 403.
+// cookie), checked with GET /v1/whoami, whose scopes decide which buttons exist: a read token
+// gets none that would answer 403.
 
 const TOKEN_KEY = 'virtfleet.token';
 
-/**
- * A well-formed job id no job has. POST /v1/jobs/:id/cancel needs the operate scope, and the auth
- * guard answers before anything else runs: 403 for a read token, 404 job_not_found (nothing
- * cancelled, nothing audited) for an operate one.
- */
-const PROBE_JOB_ID = 'ffffffff-ffff-4fff-bfff-ffffffffffff';
+/** The widest of a token's scopes (admin ⊇ operate ⊇ read). */
+export function widestScope(scopes: readonly Scope[]): Scope {
+  return scopes.includes('admin') ? 'admin' : scopes.includes('operate') ? 'operate' : 'read';
+}
 
 export interface Session {
   client: VirtfleetClient;
-  /** The widest scope the token has (admin ⊇ operate ⊇ read). */
+  /** The widest scope the token has (admin ⊇ operate ⊇ read), from GET /v1/whoami. */
   scope: Scope;
+  /** The token's name (GET /v1/whoami). */
+  tokenName: string;
   /** Enough of the token to tell two apart ("vfa_Ab3d…"). */
   tokenHint: string;
   /** The token itself: the serial console's WebSocket carries it in its URL (a browser WebSocket sends no Authorization header). */
   token: string;
 }
 
-/**
- * What a token may do. The API has no "who am I" route, so the console asks the cheapest calls
- * that tell: GET /v1/tokens (admin only), then a cancel of a job that does not exist (operate).
- */
-export async function probeScope(client: VirtfleetClient): Promise<Scope> {
-  try {
-    await client.tokens.list();
-    return 'admin';
-  } catch (err) {
-    if (!ApiError.is(err, 'forbidden')) throw err;
-  }
-  try {
-    await client.jobs.cancel(PROBE_JOB_ID);
-    return 'operate';
-  } catch (err) {
-    if (ApiError.is(err, 'job_not_found')) return 'operate';
-    if (ApiError.is(err, 'forbidden')) return 'read';
-    throw err;
-  }
-}
-
 /** A client for this page's origin (the API serves the console) with the token, checked. */
 export async function openSession(token: string): Promise<Session> {
   const client = new VirtfleetClient({ url: window.location.origin, token });
-  await client.hosts.list(); // 401 unauthorized for an unknown or revoked token
-  const scope = await probeScope(client);
-  return { client, scope, token, tokenHint: `${token.slice(0, 8)}…` };
+  const me = await client.whoami(); // 401 unauthorized for an unknown or revoked token
+  return { client, scope: widestScope(me.scopes), tokenName: me.name, token, tokenHint: `${token.slice(0, 8)}…` };
 }
 
 interface SessionState {

@@ -58,6 +58,7 @@ export type { LabelSelector } from './labels';
 export { parseEventStream, type ServerSentEvent } from './sse';
 export type {
   ApiToken,
+  Whoami,
   AuditEvent,
   Disk,
   Host,

@@ -7,6 +7,7 @@ import type { Job, JobRef, LeafJob, Succeeded, WatchEvent } from './job';
 import { JobsResource, type RunOptions, type SubmitOptions, type WaitOptions, type WatchFilter } from './jobs.resource';
 import { NetworksResource } from './networks.resource';
 import { VmsResource } from './vms.resource';
+import type { Whoami } from './views';
 
 /**
  * A typed client for the virtfleet REST API. Job payloads and results are libs/contracts' types:
@@ -71,6 +72,11 @@ export class VirtfleetClient {
   /** GET /v1/events: typed job and VM events until the signal aborts or the loop breaks. */
   watch<T extends JobType = JobType>(filter?: WatchFilter<T>, signal?: AbortSignal): AsyncGenerator<WatchEvent<T>> {
     return this.jobs.watch(filter, signal);
+  }
+
+  /** GET /v1/whoami: the calling token's id, name and scopes (any scope may ask). */
+  whoami(opts: { signal?: AbortSignal } = {}): Promise<Whoami> {
+    return this.http.json('GET', '/v1/whoami', { signal: opts.signal });
   }
 
   /** GET /healthz: the process answers. */

@@ -152,6 +152,13 @@ export interface ApiToken {
   revokedAt: string | null;
 }
 
+/** apps/api/src/tokens/whoami.controller.ts: GET /v1/whoami */
+export interface Whoami {
+  tokenId: string;
+  name: string;
+  scopes: Scope[];
+}
+
 /** apps/api/src/webhooks/webhooks.service.ts (webhookView) */
 export interface Webhook {
   id: string;

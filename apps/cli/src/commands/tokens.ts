@@ -7,6 +7,22 @@ import { printObject, printTable } from '../output';
 const SCOPES: Scope[] = ['read', 'operate', 'admin'];
 
 export function registerTokens(program: Command, ctx: Ctx): void {
+  program
+    .command('whoami')
+    .description('The token in use: its name, id and scopes (any scope may ask)')
+    .addHelpText('after', '\nExample:\n  virtfleet whoami')
+    .action(async () => {
+      const me = await ctx.call((vf) => vf.whoami());
+      printObject(
+        ctx.out(),
+        [
+          ['name', me.name],
+          ['id', me.tokenId],
+          ['scopes', me.scopes.join(',')],
+        ],
+        me,
+      );
+    });
   const tokens = program.command('tokens').description('API tokens (admin): read ⊂ operate ⊂ admin');
   tokens
     .command('ls')
