@@ -58,7 +58,7 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
     });
   });
 
-  it('refuses unknown job types, unknown hosts and bodies that are not JSON', async () => {
+  it('refuses unknown job types, unknown hosts, bodies that are not JSON and unknown routes', async () => {
     const unknown = await api.call<ErrorBody>('POST', '/v1/jobs', { body: { type: 'format-c', hostId: host.id, payload: {} } });
     expect(unknown.status).toBe(400);
     expect(unknown.body.error.code).toBe('job_type_unknown');
@@ -70,6 +70,9 @@ describe('jobs API (real PostgreSQL + Redis)', () => {
     const broken = await api.call<ErrorBody>('POST', '/v1/jobs', { raw: '{"type":' });
     expect(broken.status).toBe(400);
     expect(broken.body.error.code).toBeDefined();
+    // An unknown route answers in the same shape as every other error.
+    const noRoute = await api.call<ErrorBody>('GET', '/v1/no-such-thing');
+    expect([noRoute.status, noRoute.body]).toEqual([404, { error: { code: 'not_found', message: expect.stringContaining('/v1/no-such-thing') } }]);
   });
 
   it('create-disk: 202 with Location, the row, the disk it implies, and a BullMQ job with the row id', async () => {

@@ -33,7 +33,8 @@ export class ErrorFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const body = exception.getResponse();
-      if (typeof body === 'object' && body !== null && 'error' in body) {
+      // Ours (ApiError) already has { error: { code, message } }; Nest's own ({ message, error: 'Not Found', statusCode }) is reshaped.
+      if (typeof body === 'object' && body !== null && typeof (body as { error?: unknown }).error === 'object') {
         void reply.status(status).send(body);
         return;
       }
