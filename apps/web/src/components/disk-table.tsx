@@ -6,16 +6,19 @@ import { bytes } from '../format';
 import { useCanOperate, useClient } from '../session';
 import { Badge } from './badge';
 import { ConfirmDialog, Dialog } from './dialog';
+import { InspectDialog, ResizeDialog, useInspection } from './disk-dialogs';
 import { ErrorMessage } from './error-message';
 import { SortHeader, useSorted } from './sort';
 
-/** Disks of the hosts' store roots: size, allocation, which VMs use them; convert and delete. */
+/** Disks of the hosts' store roots: size, allocation, which VMs use them; convert, resize, inspect and delete. */
 export function DiskTable({ disks, hosts, showHost = true }: { disks: readonly Disk[]; hosts: readonly Host[]; showHost?: boolean }) {
   const client = useClient();
   const activity = useActivity();
   const canOperate = useCanOperate();
   const [converting, setConverting] = useState<Disk | null>(null);
   const [deleting, setDeleting] = useState<Disk | null>(null);
+  const [resizing, setResizing] = useState<Disk | null>(null);
+  const inspection = useInspection();
   const hostName = (id: string) => hosts.find((h) => h.id === id)?.name ?? id.slice(0, 8);
   const { sorted, sort, toggle } = useSorted(disks, {
     name: (d: Disk) => d.name,
@@ -98,6 +101,12 @@ export function DiskTable({ disks, hosts, showHost = true }: { disks: readonly D
                       <button type="button" className="button button-small" aria-label={`Convert ${d.name}`} onClick={() => setConverting(d)}>
                         Convert
                       </button>
+                      <button type="button" className="button button-small" aria-label={`Resize ${d.name}`} onClick={() => setResizing(d)}>
+                        Resize
+                      </button>
+                      <button type="button" className="button button-small" aria-label={`Inspect ${d.name}`} onClick={() => void inspection.start(d)}>
+                        Inspect
+                      </button>
                       {!d.usedBy.length && !backs(d) ? (
                         <button type="button" className="button button-small button-danger-quiet" aria-label={`Delete ${d.name}`} onClick={() => setDeleting(d)}>
                           Delete
@@ -112,6 +121,8 @@ export function DiskTable({ disks, hosts, showHost = true }: { disks: readonly D
         </tbody>
       </table>
       <ConvertDialog disk={converting} onClose={() => setConverting(null)} />
+      <ResizeDialog disk={resizing} onClose={() => setResizing(null)} />
+      <InspectDialog inspection={inspection} />
       <ConfirmDialog
         open={deleting !== null}
         title={`Delete disk ${deleting?.name ?? ''}?`}

@@ -8,6 +8,7 @@ import { useData, useThrottled } from '../use-data';
 import { VmStateBadge } from './badge';
 import { SortHeader, useSorted } from './sort';
 import { VmPowerButtons } from './vm-actions';
+import { AdoptButton } from './adopt-button';
 
 /** The guest addresses the host's DHCP leases show for a VM's interfaces. */
 export function vmAddresses(vm: Pick<Vm, 'interfaces'>): string[] {
@@ -107,6 +108,7 @@ export function VmTable({ vms, hosts, showHost = true, label = 'VMs' }: { vms: r
               {canOperate ? (
                 <td>
                   <VmPowerButtons vm={vm} compact />
+                  <AdoptButton vm={vm} compact />
                 </td>
               ) : null}
             </tr>

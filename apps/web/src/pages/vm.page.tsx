@@ -7,6 +7,9 @@ import { ConfirmDialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
 import { Empty, Loading, PageHeader, Section, useTitle } from '../components/layout';
 import { CloneButton } from '../components/clone-dialog';
+import { AdoptButton } from '../components/adopt-button';
+import { AttachInterfaceButton, DetachInterfaceButton } from '../components/nic-dialog';
+import { VmSettingsButtons } from '../components/vm-settings-dialog';
 import { SerialConsole } from '../components/serial-console';
 import { VmPowerButtons } from '../components/vm-actions';
 import { ago, dateTime, mib } from '../format';
@@ -18,6 +21,7 @@ import { useData, useNow, useThrottled } from '../use-data';
 export function VmPage() {
   const { id = '' } = useParams();
   const client = useClient();
+  const canOperate = useCanOperate();
   const now = useNow();
   const vm = useData((signal) => client.vms.get(id, { signal }), [client, id]);
   const hosts = useData((signal) => client.hosts.list({}, { signal }), [client]);
@@ -36,6 +40,7 @@ export function VmPage() {
   if (!vm.data) return vm.error ? <ErrorMessage error={vm.error} /> : <Loading what="the VM" />;
   const v = vm.data;
   const host = hosts.data?.find((h) => h.id === v.hostId);
+  const nicActions = canOperate && v.status === 'managed';
   return (
     <>
       <PageHeader
@@ -50,11 +55,12 @@ export function VmPage() {
           </>
         }
       >
+        <AdoptButton vm={v} onAdopted={() => vm.reload()} />
         <VmPowerButtons vm={v} />
         <CloneButton vm={v} />
       </PageHeader>
       <ErrorMessage error={vm.error} />
-      <Section title="Details" id="details">
+      <Section title="Details" id="details" actions={<VmSettingsButtons vm={v} />}>
         <dl className="facts">
           <dt>State</dt>
           <dd>
@@ -100,7 +106,7 @@ export function VmPage() {
           <dd title={dateTime(v.seenAt)}>{ago(v.seenAt, now)}</dd>
         </dl>
       </Section>
-      <Section title="Network interfaces" id="interfaces">
+      <Section title="Network interfaces" id="interfaces" actions={<AttachInterfaceButton vm={v} />}>
         {v.interfaces.length ? (
           <div className="table-wrap">
             <table className="table" aria-label="Network interfaces">
@@ -112,6 +118,7 @@ export function VmPage() {
                   <th scope="col">Model</th>
                   <th scope="col">Host device</th>
                   <th scope="col">Addresses</th>
+                  {nicActions ? <th scope="col">Actions</th> : null}
                 </tr>
               </thead>
               <tbody>
@@ -126,6 +133,7 @@ export function VmPage() {
                     <td>{i.model ?? '—'}</td>
                     <td className="mono">{i.target ?? '—'}</td>
                     <td className="mono">{i.addresses?.length ? i.addresses.join(', ') : <span className="muted">none leased</span>}</td>
+                    {nicActions ? <td>{i.mac ? <DetachInterfaceButton vm={v} mac={i.mac} /> : null}</td> : null}
                   </tr>
                 ))}
               </tbody>
