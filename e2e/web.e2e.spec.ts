@@ -1,8 +1,9 @@
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { guestFixtures, launchChromium, removeDomains, waitFor, Fleet, type GuestFixtures } from '@virtfleet/testing';
 
-// The web console (apps/web) in Debian's Chromium, against the real product: the built API
-// serving dist/web, the agent on this machine's libvirtd, the tiny guest under TCG. Every step
+// The web console (apps/web) in Debian's Chromium, against the real product as `npm run up`
+// brings it up: the built API serving dist/web, the agent on this machine's libvirtd, the tiny
+// guest under TCG. Every step
 // is done the way a person does it — pasting a token, clicking, filling forms — and what the page
 // shows is read back; the page is never reloaded (a marker on `window` proves it).
 
@@ -25,8 +26,9 @@ describe('web console end to end (Chromium, playwright-core)', () => {
   beforeAll(async () => {
     fx = await guestFixtures();
     [fleet, browser] = await Promise.all([
-      // The fixtures folder is the agent's iso root: the tiny guest's kernel and initramfs are found there by name.
-      Fleet.start({ name: 'e2e-web', apiEnv: { VIRTFLEET_TEST_JOBS: '1' }, agentEnv: { VIRTFLEET_ISO_ROOT: fx.dir } }),
+      // `npm run up`, in a folder and on ports of its own. The fixtures folder is the agent's iso
+      // root: the tiny guest's kernel and initramfs are found there by name.
+      Fleet.up({ name: 'e2e-web', env: { VIRTFLEET_TEST_JOBS: '1', VIRTFLEET_ISO_ROOT: fx.dir } }),
       launchChromium(),
     ]);
     context = await browser.newContext({ viewport: { width: 1440, height: 900 } });

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # npm run up: brings up the whole fleet on this machine: PostgreSQL, Redis, libvirtd, the API
 # and one local agent registered as a host. Safe to run again: it starts only what is not running.
-# Data, logs and credentials live under .virtfleet/ in the checkout.
+# Data, logs and credentials live under .virtfleet/ in the checkout (VIRTFLEET_DIR: elsewhere, for a
+# second fleet on one machine, as the web console's end-to-end test runs one).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 # shellcheck source=lib.sh
@@ -9,7 +10,7 @@ here=$(cd "$(dirname "$0")" && pwd); root=$(dirname "$here")
 cd "$root"
 
 [ "$(id -u)" = 0 ] || vf_die "run as root: the agent drives libvirt (qemu:///system) and the fleet may install Debian packages"
-VF=$root/.virtfleet
+VF=${VIRTFLEET_DIR:-$root/.virtfleet}
 API_HOST=${VIRTFLEET_API_HOST:-127.0.0.1}
 API_PORT=${VIRTFLEET_API_PORT:-8080}
 PG_PORT=${VIRTFLEET_PG_PORT:-5433}
@@ -70,6 +71,6 @@ virtfleet is up ($((SECONDS - t0))s).
   admin token  $VF/admin-token
   environment  source $VF/env
   logs         $VF/logs/
-  try          curl -H "Authorization: Bearer \$(cat .virtfleet/admin-token)" $URL/v1/hosts
-  stop         npm run down
+  try          curl -H "Authorization: Bearer \$(cat $VF/admin-token)" $URL/v1/hosts
+  stop         ${VIRTFLEET_DIR:+VIRTFLEET_DIR=$VF }npm run down
 DONE

@@ -1,3 +1,4 @@
+import { constants } from 'node:fs';
 import { open, type FileHandle } from 'node:fs/promises';
 import { ReadStream } from 'node:tty';
 import { consoleChannels } from '@virtfleet/contracts';
@@ -79,7 +80,9 @@ export class ConsoleRelay {
       const history = await tailOf(dom.serialLog, HISTORY_BYTES);
       if (history.length) await this.pub?.publish(ch.out, history);
     }
-    const fh = await open(pty, 'r+');
+    // O_NOCTTY: an agent that leads its session (setsid: `npm run up`, systemd) would otherwise take
+    // the guest's pty as its controlling terminal, and die of the SIGHUP when the guest stops.
+    const fh = await open(pty, constants.O_RDWR | constants.O_NOCTTY);
     const stream = new ReadStream(fh.fd);
     // Raw and without echo: the guest's output must not come back to it as input.
     stream.setRawMode(true);

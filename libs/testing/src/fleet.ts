@@ -47,6 +47,8 @@ export class Fleet {
   private agent: ManagedProcess | undefined;
   private readonly replicas: ManagedProcess[] = [];
   private db: TestDatabase | undefined;
+  /** Started by `npm run up` (Fleet.up): stopped by `npm run down`. */
+  private upEnv: Record<string, string> | undefined;
 
   private constructor(
     readonly url: string,
@@ -54,7 +56,7 @@ export class Fleet {
     readonly storeRoot: string,
     private readonly databaseUrl: string,
     readonly redisUrl: string,
-    private readonly adminToken: string,
+    private adminToken: string,
     private readonly opts: FleetOptions,
   ) {}
 
@@ -80,6 +82,45 @@ export class Fleet {
       await fleet.stop(); // no API, agent or database left behind by a start that failed half-way
       throw err;
     }
+  }
+
+  /**
+   * The fleet exactly as a user brings it up: `npm run up` (scripts/up.sh) with a folder and ports
+   * of its own (VIRTFLEET_DIR, …), so it runs beside the test run's services. `env` reaches the API
+   * and the agent it starts (the environment wins over the agent's file). stop() is `npm run down`.
+   */
+  static async up(opts: { name: string; env?: Record<string, string> }): Promise<Fleet> {
+    const s = testServices();
+    const dir = await mkdtemp(join(s.dir, 'up-'));
+    await chmod(dir, 0o755);
+    const [api, pg, redis] = [await freePort(), await freePort(), await freePort()];
+    const upEnv = {
+      VIRTFLEET_DIR: join(dir, 'virtfleet'),
+      VIRTFLEET_API_PORT: String(api),
+      VIRTFLEET_PG_PORT: String(pg),
+      VIRTFLEET_REDIS_PORT: String(redis),
+      VIRTFLEET_STORAGE_ROOT: join(dir, 'store'),
+      VIRTFLEET_HOST_NAME: opts.name,
+      ...opts.env,
+    };
+    const up = await runner.run({ cmd: 'bash', args: [join(REPO_ROOT, 'scripts/up.sh')], env: upEnv }, { timeoutMs: 240_000 });
+    const vf = upEnv.VIRTFLEET_DIR;
+    const env = Object.fromEntries(
+      (await readFile(join(vf, 'env'), 'utf8').catch(() => '')).split('\n').flatMap((l) => {
+        const m = /^export (\w+)='(.*)'$/.exec(l);
+        return m ? [[m[1], m[2]]] : [];
+      }),
+    ) as Record<string, string>;
+    const fleet = new Fleet(`http://127.0.0.1:${api}`, dir, upEnv.VIRTFLEET_STORAGE_ROOT, env['DATABASE_URL'] ?? '', env['REDIS_URL'] ?? '', '', { name: opts.name });
+    fleet.upEnv = upEnv;
+    if (up.exitCode !== 0) {
+      await fleet.stop();
+      throw new Error(`npm run up failed (exit ${up.exitCode}): ${up.stderr.slice(-2000)}`);
+    }
+    fleet.adminToken = (await readFile(join(vf, 'admin-token'), 'utf8')).trim();
+    fleet.configFile = join(vf, 'agent.json');
+    fleet.hostId = (JSON.parse(await readFile(fleet.configFile, 'utf8')) as { hostId: string }).hostId;
+    return fleet;
   }
 
   /** The fleet's own host: enrolled as an operator does it. */
@@ -227,6 +268,10 @@ export class Fleet {
   }
 
   async stop(): Promise<void> {
+    if (this.upEnv) {
+      await runner.run({ cmd: 'bash', args: [join(REPO_ROOT, 'scripts/down.sh')], env: this.upEnv }, { timeoutMs: 120_000 });
+      return this.dropPools();
+    }
     await this.agent?.stop(15_000);
     await Promise.all([this.api, ...this.replicas].map((api) => api?.stop(15_000)));
     await this.db?.drop();
