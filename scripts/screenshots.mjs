@@ -2,9 +2,10 @@
 // It starts services and a fleet of its own (libs/testing, as the e2e tests do: PostgreSQL, Redis
 // and the API on free ports, the agent on this machine's libvirtd), gives it something to show
 // (disks, a NAT network, the tiny guest running and shut off, a snapshot, jobs running, failed and
-// cancelled), signs in with Chromium (playwright-core) at a laptop's 1440×900 and saves each page.
+// cancelled, API tokens, webhooks to a local receiver, audit rows), signs in with Chromium (playwright-core) at a laptop's 1440×900 and saves each page.
 // Everything it made is removed again. Run through scripts/screenshots.sh (installs, builds).
 import { mkdir } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import testing from '../dist/libs/testing/src/index.js';
@@ -24,9 +25,38 @@ async function done(fleet, call, what, wait = 180) {
   return job;
 }
 
-async function seed(fleet, fx) {
+/** A webhook receiver for the pictures: /ok answers 200, anything else 503 (a delivery that is retried). */
+async function startReceiver() {
+  const server = createServer((req, res) => {
+    req.resume();
+    req.on('end', () => res.writeHead(req.url === '/ok' ? 200 : 503).end());
+  });
+  await new Promise((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${server.address().port}` };
+}
+
+/** The administration pages' material: tokens (one revoked), webhooks (one answering, one not), audit rows. */
+async function seedAdmin(fleet, receiver) {
+  const post = async (path, body, what) => {
+    const r = await fleet.post(path, body);
+    if (r.status >= 300) throw new Error(`${what}: ${r.status} ${JSON.stringify(r.body)}`);
+    return r.body;
+  };
+  await post('/v1/tokens', { name: 'ci-deploy', scopes: ['operate'] }, 'token ci-deploy');
+  await post('/v1/tokens', { name: 'grafana', scopes: ['read'] }, 'token grafana');
+  const old = await post('/v1/tokens', { name: 'old-laptop', scopes: ['admin'] }, 'token old-laptop');
+  await fleet.delete(`/v1/tokens/${old.id}`);
+  await post('/v1/webhooks', { url: `${receiver.url}/ok`, events: ['job.finished'] }, 'webhook ok');
+  await post('/v1/webhooks', { url: `${receiver.url}/ci-down`, jobType: 'create-vm' }, 'webhook down');
+  await post(`/v1/hosts/${fleet.hostId}/maintenance`, { enabled: true }, 'maintenance on');
+  await post(`/v1/hosts/${fleet.hostId}/maintenance`, { enabled: false }, 'maintenance off');
+  log('tokens, webhooks and audit rows');
+}
+
+async function seed(fleet, fx, receiver) {
   const host = fleet.hostId;
   const post = (path, body) => fleet.post(path, body);
+  await seedAdmin(fleet, receiver);
   await done(fleet, post('/v1/networks', { hostId: host, network: { kind: 'nat', name: NET, cidr: '10.213.7.1/24', dhcp: { start: '10.213.7.100', end: '10.213.7.200' } } }), 'network');
   for (const [name, sizeGiB, format] of [
     ['debian12-base', 8, 'qcow2'],
@@ -135,6 +165,13 @@ async function shoot(fleet, seeded) {
     await page.locator('.command').first().waitFor();
     await save('job');
     await go('/networks', `tr[data-network="${NET}"]`);
+    // The define form filled in, not sent.
+    await page.getByRole('radio', { name: /^Isolated/ }).check();
+    await page.getByLabel('Name', { exact: true }).fill('backend');
+    await page.getByLabel('Subnet (host address/prefix)', { exact: true }).fill('10.213.9.1/24');
+    await page.getByLabel('DHCP range start (optional)', { exact: true }).fill('10.213.9.100');
+    await page.getByLabel('DHCP range end (optional)', { exact: true }).fill('10.213.9.200');
+    await page.evaluate('document.activeElement.blur()');
     await save('networks');
     await go('/disks', 'tr[data-disk="web-data"]');
     // A conversion started from the page: its progress in the tray.
@@ -143,6 +180,34 @@ async function shoot(fleet, seeded) {
     await page.locator('.activity-item[data-job-type="convert-disk"]').waitFor();
     await page.locator('.activity-item[data-job-type="convert-disk"] .badge', { hasText: 'succeeded' }).waitFor({ timeout: 120_000 });
     await save('disks');
+    // The tray's cards stay out of the next pictures.
+    for (const close of await page.locator('.activity-item').getByRole('button', { name: /^Close / }).all()) await close.click();
+
+    // Administration (admin token): a join token made, with its enroll command …
+    await go('/admin/hosts', '#add');
+    await page.getByLabel('Host name (optional)', { exact: true }).fill('kvm-lab-02');
+    await page.getByLabel('Labels (optional)', { exact: true }).fill('rack=r2, zone=b');
+    await page.getByRole('button', { name: 'Make join token' }).click();
+    await page.getByLabel('Enroll command', { exact: true }).waitFor();
+    await page.evaluate('document.activeElement.blur()');
+    await save('add-host');
+    // … a token made, its secret shown once …
+    await go('/admin/tokens', 'tr[data-token="ci-deploy"]');
+    await page.getByLabel('Name', { exact: true }).fill('backup-bot');
+    await page.getByRole('checkbox', { name: /^operate/ }).check();
+    await page.getByRole('button', { name: 'Create token' }).click();
+    await page.getByLabel('Token backup-bot', { exact: true }).waitFor();
+    await page.evaluate('document.activeElement.blur()');
+    await save('tokens');
+    // … a webhook's deliveries (the one whose receiver answers 503 is retried) …
+    await go('/admin/webhooks', 'tr[data-webhook]');
+    await page.getByRole('button', { name: /^Deliveries of the webhook to .*\/ci-down$/ }).click();
+    await page.getByRole('button', { name: /^Deliveries of the webhook to .*\/ok$/ }).click();
+    await page.locator('tr[data-delivery]').first().waitFor();
+    await save('webhooks');
+    // … and the audit log.
+    await go('/admin/audit', 'tr[data-audit-action="token.create"]');
+    await save('audit');
     await go('/vms', 'tr[data-vm="web-01"]');
     await page.getByRole('button', { name: 'Destroy web-01' }).click();
     await page.getByRole('dialog').waitFor();
@@ -156,15 +221,19 @@ const t0 = Date.now();
 await mkdir(out, { recursive: true });
 await startTestServices();
 let fleet;
+let receiver;
 try {
   const fx = await guestFixtures();
   fleet = await Fleet.start({ name: 'kvm-lab-01', apiEnv: { VIRTFLEET_TEST_JOBS: '1' }, agentEnv: { VIRTFLEET_ISO_ROOT: fx.dir } });
   log(`fleet up at ${fleet.url}`);
   await cleanUp(fleet); // what an interrupted run left
-  const seeded = await seed(fleet, fx);
+  receiver = await startReceiver();
+  const seeded = await seed(fleet, fx, receiver);
   await shoot(fleet, seeded);
   await cleanUp(fleet);
 } finally {
+  receiver?.server.closeAllConnections();
+  receiver?.server.close();
   await fleet?.stop();
   await stopTestServices();
 }

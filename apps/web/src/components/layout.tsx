@@ -12,6 +12,25 @@ const NAV: Array<{ to: string; label: string; icon: IconName; end?: boolean }> =
   { to: '/disks', label: 'Disks', icon: 'disks' },
 ];
 
+/** Shown only to an admin token: every route behind them answers 403 to any other. */
+const ADMIN_NAV: Array<{ to: string; label: string; icon: IconName }> = [
+  { to: '/admin/hosts', label: 'Hosts', icon: 'hosts' },
+  { to: '/admin/tokens', label: 'API tokens', icon: 'tokens' },
+  { to: '/admin/webhooks', label: 'Webhooks', icon: 'webhooks' },
+  { to: '/admin/audit', label: 'Audit log', icon: 'audit' },
+];
+
+function NavItem({ to, label, icon, end }: { to: string; label: string; icon: IconName; end?: boolean | undefined }) {
+  return (
+    <li>
+      <NavLink to={to} end={end} className={({ isActive }) => (isActive ? 'nav-link active' : 'nav-link')}>
+        <Icon name={icon} />
+        {label}
+      </NavLink>
+    </li>
+  );
+}
+
 const LIVE_WORDS = { live: 'Live', connecting: 'Connecting…', reconnecting: 'Reconnecting…' } as const;
 
 /** Side navigation, the header (live status, the token, log out) and the page. */
@@ -30,14 +49,21 @@ export function Layout() {
         </div>
         <ul>
           {NAV.map((n) => (
-            <li key={n.to}>
-              <NavLink to={n.to} end={n.end} className={({ isActive }) => (isActive ? 'nav-link active' : 'nav-link')}>
-                <Icon name={n.icon} />
-                {n.label}
-              </NavLink>
-            </li>
+            <NavItem key={n.to} {...n} />
           ))}
         </ul>
+        {scope === 'admin' ? (
+          <>
+            <h2 className="nav-heading" id="nav-admin">
+              Administration
+            </h2>
+            <ul aria-labelledby="nav-admin">
+              {ADMIN_NAV.map((n) => (
+                <NavItem key={n.to} {...n} />
+              ))}
+            </ul>
+          </>
+        ) : null}
         <div className="sidebar-foot">
           <a href="/docs" target="_blank" rel="noreferrer">
             API reference

@@ -1,4 +1,4 @@
-import type { Network, NetworkAction } from '@virtfleet/sdk';
+import type { Job, Network, NetworkAction } from '@virtfleet/sdk';
 import { useState } from 'react';
 import { Link } from 'react-router';
 import { useActivity } from '../activity';
@@ -6,21 +6,29 @@ import { useCanOperate, useClient } from '../session';
 import { Badge, YesNo } from './badge';
 import { ConfirmDialog } from './dialog';
 
-/** libvirt networks, each on its host: state, forward mode, bridge, subnet and DHCP leases; start and stop. */
+/** libvirt networks, each on its host: state, forward mode, bridge, subnet and DHCP leases; start, stop, autostart, undefine. */
 export function NetworkTable({ networks, showHost = true }: { networks: readonly Network[]; showHost?: boolean }) {
   const client = useClient();
   const activity = useActivity();
   const canOperate = useCanOperate();
   const [stopping, setStopping] = useState<Network | null>(null);
+  const [undefining, setUndefining] = useState<Network | null>(null);
+  const [force, setForce] = useState(false);
 
-  const act = async (n: Network, action: Extract<NetworkAction, 'start' | 'stop'>) => {
-    const label = `${action === 'start' ? 'Start' : 'Stop'} network ${n.name} on ${n.hostName}`;
+  /** Submits a job and follows it in the tray; a refusal is said there in the API's words. */
+  const run = async (label: string, submit: () => Promise<Job>) => {
     try {
-      activity.track(await client.networks.action(n.hostId, n.name, action), label);
+      activity.track(await submit(), label);
     } catch (err) {
       activity.refused(label, err);
     }
   };
+  const act = (n: Network, action: Extract<NetworkAction, 'start' | 'stop'>) =>
+    run(`${action === 'start' ? 'Start' : 'Stop'} network ${n.name} on ${n.hostName}`, () => client.networks.action(n.hostId, n.name, action));
+  const setAutostart = (n: Network, enabled: boolean) =>
+    run(`Autostart ${enabled ? 'on' : 'off'} for network ${n.name} on ${n.hostName}`, () => client.networks.action(n.hostId, n.name, 'set-autostart', { enabled }));
+  const undefine = (n: Network, withForce: boolean) =>
+    run(`Undefine network ${n.name} on ${n.hostName}`, () => client.networks.undefine(n.hostId, n.name, withForce ? { force: true } : {}));
 
   return (
     <div className="table-wrap">
@@ -48,8 +56,18 @@ export function NetworkTable({ networks, showHost = true }: { networks: readonly
                 </td>
               ) : null}
               <td>{n.active ? <Badge tone="ok">active</Badge> : <Badge tone="muted">inactive</Badge>}</td>
-              <td>
+              <td className="nowrap">
                 <YesNo value={n.autostart} />
+                {canOperate ? (
+                  <button
+                    type="button"
+                    className="button button-small button-quiet"
+                    aria-label={`Turn autostart ${n.autostart ? 'off' : 'on'} for network ${n.name} on ${n.hostName}`}
+                    onClick={() => void setAutostart(n, !n.autostart)}
+                  >
+                    {n.autostart ? 'Turn off' : 'Turn on'}
+                  </button>
+                ) : null}
               </td>
               <td>{n.forward ?? 'isolated'}</td>
               <td className="mono">
@@ -75,15 +93,28 @@ export function NetworkTable({ networks, showHost = true }: { networks: readonly
               </td>
               {canOperate ? (
                 <td>
-                  {n.active ? (
-                    <button type="button" className="button button-small button-danger-quiet" aria-label={`Stop network ${n.name} on ${n.hostName}`} onClick={() => setStopping(n)}>
-                      Stop
+                  <div className="button-row compact">
+                    {n.active ? (
+                      <button type="button" className="button button-small button-danger-quiet" aria-label={`Stop network ${n.name} on ${n.hostName}`} onClick={() => setStopping(n)}>
+                        Stop
+                      </button>
+                    ) : (
+                      <button type="button" className="button button-small" aria-label={`Start network ${n.name} on ${n.hostName}`} onClick={() => void act(n, 'start')}>
+                        Start
+                      </button>
+                    )}
+                    <button
+                      type="button"
+                      className="button button-small button-danger-quiet"
+                      aria-label={`Undefine network ${n.name} on ${n.hostName}`}
+                      onClick={() => {
+                        setForce(false);
+                        setUndefining(n);
+                      }}
+                    >
+                      Undefine
                     </button>
-                  ) : (
-                    <button type="button" className="button button-small" aria-label={`Start network ${n.name} on ${n.hostName}`} onClick={() => void act(n, 'start')}>
-                      Start
-                    </button>
-                  )}
+                  </div>
                 </td>
               ) : null}
             </tr>
@@ -97,6 +128,24 @@ export function NetworkTable({ networks, showHost = true }: { networks: readonly
         confirm="Stop network"
         onConfirm={() => stopping && void act(stopping, 'stop')}
         onClose={() => setStopping(null)}
+      />
+      <ConfirmDialog
+        open={undefining !== null}
+        title={`Undefine network ${undefining?.name ?? ''}?`}
+        message={
+          <>
+            <p>
+              It is stopped and its definition removed from {undefining?.hostName ?? 'its host'} (<code>virsh net-destroy</code>, <code>net-undefine</code>). VMs
+              keep their interfaces on it but have no link. The API refuses while a running VM uses it, unless forced.
+            </p>
+            <label className="check">
+              <input type="checkbox" checked={force} onChange={(e) => setForce(e.target.checked)} /> Even if running VMs use it (force)
+            </label>
+          </>
+        }
+        confirm="Undefine network"
+        onConfirm={() => undefining && void undefine(undefining, force)}
+        onClose={() => setUndefining(null)}
       />
     </div>
   );

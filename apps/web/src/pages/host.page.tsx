@@ -6,6 +6,7 @@ import { ErrorMessage } from '../components/error-message';
 import { CpuBar, MemoryBar, StorageBar } from '../components/host-usage';
 import { Empty, Loading, PageHeader, Section, useTitle } from '../components/layout';
 import { NetworkTable } from '../components/network-table';
+import { RevokeHostButton } from '../components/revoke-host';
 import { useVmList, VmTable } from '../components/vm-table';
 import { ago, bytes, dateTime } from '../format';
 import { useCanOperate, useClient } from '../session';
@@ -56,6 +57,7 @@ export function HostPage() {
             {h.maintenance ? 'End maintenance' : 'Start maintenance'}
           </button>
         ) : null}
+        <RevokeHostButton host={h} onRevoked={host.reload} />
       </PageHeader>
       <nav className="subnav" aria-label="On this page">
         <a href="#usage">Usage</a>
