@@ -248,7 +248,7 @@ describe('web console administration end to end (Chromium, playwright-core)', ()
     expect(await fleet.get<{ items: unknown[] }>('/v1/webhooks')).toEqual({ items: [] });
   }, 90_000);
 
-  it('shows the token’s creation and revocation in the audit log, filtered by action, newest first', async () => {
+  it('shows the token’s creation and revocation in the audit log, filtered by action, target and time, newest first', async () => {
     const tokenId = (await fleet.get<{ items: Array<{ id: string; name: string }> }>('/v1/tokens')).items.find((t) => t.name === readerName)?.id;
     await nav('Audit log');
     const table = page.getByRole('table', { name: 'Audit log' });
@@ -268,6 +268,17 @@ describe('web console administration end to end (Chromium, playwright-core)', ()
     expect(new URL(page.url()).searchParams.get('action')).toBe('token.create');
     await page.getByRole('button', { name: 'Clear filters' }).click();
     await table.locator('tr[data-audit-action="webhook.delete"]').waitFor();
+
+    // By target (a click on one), then by time: nothing before the token existed.
+    await table.getByRole('button', { name: `token:${tokenId}` }).first().click();
+    await waitFor('only the token’s rows', async () => {
+      const shown = await table.locator('tbody tr').evaluateAll((rows) => rows.map((r) => r.getAttribute('data-audit-action')));
+      return shown.join(',') === 'token.revoke,token.create';
+    });
+    expect(new URL(page.url()).searchParams.get('target')).toBe(`token:${tokenId}`);
+    await page.getByLabel('Until', { exact: true }).fill('2020-01-01T00:00');
+    await page.getByText('No audit event matches.').waitFor();
+    await page.getByRole('button', { name: 'Clear filters' }).click();
   }, 60_000);
 
   it('makes a join token and shows the enroll command; a host enrolled with it is revoked from the page (asked first)', async () => {

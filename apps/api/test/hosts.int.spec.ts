@@ -148,5 +148,24 @@ describe('host enrollment, per-host Redis users, tokens and audit', () => {
       expect.arrayContaining([`token.create token:${made.body.id}`, `token.revoke token:${made.body.id}`, `job.cancel job:${job.body.id}`, `host.enroll host:${host.id}`]),
     );
     expect(audit.body.items.find((e) => e.action === 'job.cancel')?.actor).toBe(`token:${op.body.id}`);
+
+    // Filters: by target exactly, and by time.
+    type Audit = { items: Array<{ action: string; target: string; at: string }> };
+    const byTarget = await api.call<Audit>('GET', `/v1/audit?target=token:${made.body.id}`);
+    expect(byTarget.body.items.map((e) => e.action)).toEqual(['token.revoke', 'token.create']);
+    const createdAt = byTarget.body.items[1]?.at ?? '';
+    const since = await api.call<Audit>('GET', `/v1/audit?target=token:${made.body.id}&since=${encodeURIComponent(createdAt)}`);
+    expect(since.body.items).toHaveLength(2);
+    const until = await api.call<Audit>('GET', `/v1/audit?target=token:${made.body.id}&until=${encodeURIComponent(createdAt)}`);
+    expect(until.body.items).toHaveLength(0);
+    expect((await api.call('GET', '/v1/audit?since=yesterday')).status).toBe(400);
+
+    // A token's last use is recorded (to the minute); one never used has none.
+    const tokens = await api.call<{ items: Array<{ name: string; lastUsedAt: string | null }> }>('GET', '/v1/tokens');
+    const lastUsed = (name: string) => tokens.body.items.find((t) => t.name === name)?.lastUsedAt;
+    expect(Date.parse(lastUsed('ci-reader') ?? '')).toBeGreaterThan(Date.now() - 120_000);
+    expect(Date.parse(lastUsed('ci-operator') ?? '')).toBeGreaterThan(Date.now() - 120_000);
+    await api.call('POST', '/v1/tokens', { body: { name: 'never-used', scopes: ['read'] } });
+    expect((await api.call<{ items: Array<{ name: string; lastUsedAt: string | null }> }>('GET', '/v1/tokens')).body.items.find((t) => t.name === 'never-used')?.lastUsedAt).toBeNull();
   });
 });

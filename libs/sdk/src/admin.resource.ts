@@ -59,6 +59,12 @@ export interface AuditFilter extends ListFilter {
   actor?: string;
   /** job.cancel, token.create, host.maintenance.on … exactly. */
   action?: string;
+  /** "token:<id>", "host:<id>", "job:<id>" … exactly. */
+  target?: string;
+  /** ISO 8601: events at or after it. */
+  since?: string;
+  /** ISO 8601: events before it. */
+  until?: string;
 }
 
 /** The audit log (admin): GET /v1/audit, newest first. */

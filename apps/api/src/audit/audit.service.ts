@@ -28,12 +28,22 @@ export class AuditService {
     }
   }
 
-  async list(q: { limit: number; before?: bigint | undefined; actor?: string | undefined; action?: string | undefined }) {
+  async list(q: {
+    limit: number;
+    before?: bigint | undefined;
+    actor?: string | undefined;
+    action?: string | undefined;
+    target?: string | undefined;
+    since?: Date | undefined;
+    until?: Date | undefined;
+  }) {
     const rows = await this.db.auditEvent.findMany({
       where: {
         ...(q.before ? { id: { lt: q.before } } : {}),
         ...(q.actor ? { actor: q.actor } : {}),
         ...(q.action ? { action: q.action } : {}),
+        ...(q.target ? { target: q.target } : {}),
+        ...(q.since || q.until ? { at: { ...(q.since ? { gte: q.since } : {}), ...(q.until ? { lt: q.until } : {}) } } : {}),
       },
       orderBy: { id: 'desc' },
       take: q.limit + 1,

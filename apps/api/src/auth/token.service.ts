@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap } from '@nestjs/common';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
-import { PgService } from '../db/pg.service';
+import { PgService, utc } from '../db/pg.service';
 import { PrismaService } from '../db/prisma.service';
 import { hashToken, type Principal } from './tokens';
 
@@ -47,6 +47,22 @@ export class TokenService implements OnApplicationBootstrap {
     return principal;
   }
 
+  /**
+   * Records that a token was used (ApiToken.lastUsedAt, to the minute): on a cache miss only, so at
+   * most one write a token per replica every CACHE_MS, and none when the last one is under a
+   * minute old. A failed write costs the request nothing.
+   */
+  private touch(id: string): void {
+    const now = Date.now();
+    this.pg
+      .rows({
+        name: 'token-touch',
+        text: `UPDATE "ApiToken" SET "lastUsedAt" = $2 WHERE "id" = $1 AND ("lastUsedAt" IS NULL OR "lastUsedAt" < $3)`,
+        values: [id, utc(new Date(now)), utc(new Date(now - 60_000))],
+      })
+      .catch((err: Error) => this.log.warn(`could not record the use of token ${id}: ${err.message}`));
+  }
+
   /** An API token that is not revoked, or the agent token of a host that is not: one prepared statement (every agent request). */
   private async lookup(hash: string): Promise<Principal | null> {
     const [row] = await this.pg.rows<{ kind: 'user' | 'agent'; id: string; scopes: string[] | null }>({
@@ -58,6 +74,7 @@ export class TokenService implements OnApplicationBootstrap {
       values: [hash],
     });
     if (!row) return null;
+    if (row.kind === 'user') this.touch(row.id);
     return row.kind === 'user' ? { kind: 'user', tokenId: row.id, scopes: row.scopes ?? [] } : { kind: 'agent', hostId: row.id };
   }
 }

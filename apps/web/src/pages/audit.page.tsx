@@ -10,7 +10,13 @@ import { describeRef, type Names } from './audit-names';
 
 const PAGE = 100;
 
-/** The audit log (admin): who did what to what, newest first; filter by actor and action (exactly, as the API does). */
+/** A datetime-local value (the browser's zone) as the API's ISO time; empty or unreadable: none. */
+function isoOf(local: string): string | undefined {
+  const t = local ? new Date(local).getTime() : NaN;
+  return Number.isNaN(t) ? undefined : new Date(t).toISOString();
+}
+
+/** The audit log (admin): who did what to what, newest first; filter by actor, action and target (exactly, as the API does) and time. */
 export function AuditPage() {
   useTitle('Audit log');
   const client = useClient();
@@ -18,7 +24,19 @@ export function AuditPage() {
   const [params, setParams] = useSearchParams();
   const actor = params.get('actor') ?? '';
   const action = params.get('action') ?? '';
-  const events = useAuditList({ ...(actor ? { actor } : {}), ...(action ? { action } : {}) });
+  const target = params.get('target') ?? '';
+  const since = params.get('since') ?? '';
+  const until = params.get('until') ?? '';
+  const sinceIso = isoOf(since);
+  const untilIso = isoOf(until);
+  const events = useAuditList({
+    ...(actor ? { actor } : {}),
+    ...(action ? { action } : {}),
+    ...(target ? { target } : {}),
+    ...(sinceIso ? { since: sinceIso } : {}),
+    ...(untilIso ? { until: untilIso } : {}),
+  });
+  const filtered = Boolean(actor || action || target || since || until);
   const tokens = useData((signal) => client.tokens.list({ signal }), [client]);
   const hosts = useData((signal) => client.hosts.list({}, { signal }), [client]);
   const hooks = useData((signal) => client.webhooks.list({ signal }), [client]);
@@ -61,7 +79,19 @@ export function AuditPage() {
             ))}
           </datalist>
         </div>
-        {actor || action ? (
+        <div className="field">
+          <label htmlFor="a-target">Target (exactly)</label>
+          <input id="a-target" value={target} onChange={(e) => set('target', e.target.value)} placeholder="job:<id>, vm:<id>" spellCheck={false} />
+        </div>
+        <div className="field">
+          <label htmlFor="a-since">From</label>
+          <input id="a-since" type="datetime-local" value={since} onChange={(e) => set('since', e.target.value)} />
+        </div>
+        <div className="field">
+          <label htmlFor="a-until">Until</label>
+          <input id="a-until" type="datetime-local" value={until} onChange={(e) => set('until', e.target.value)} />
+        </div>
+        {filtered ? (
           <button type="button" className="button button-quiet" onClick={() => setParams(new URLSearchParams(), { replace: true })}>
             Clear filters
           </button>
@@ -69,7 +99,7 @@ export function AuditPage() {
       </form>
       <ErrorMessage error={events.error} />
       {!events.loaded && events.loading ? <Loading what="the audit log" /> : null}
-      {events.loaded && !events.items.length ? <Empty>No audit event{actor || action ? ' matches' : ' yet'}.</Empty> : null}
+      {events.loaded && !events.items.length ? <Empty>No audit event{filtered ? ' matches' : ' yet'}.</Empty> : null}
       {events.items.length ? <AuditTable events={events.items} names={names} now={now} onFilter={set} /> : null}
       {events.hasMore ? (
         <button type="button" className="button load-more" onClick={() => void events.loadMore()}>
@@ -151,7 +181,11 @@ function AuditTable({ events, names, now, onFilter }: { events: readonly AuditEv
                   {what ? (
                     <>
                       {what.href ? <Link to={what.href}>{what.name}</Link> : what.name}
-                      <div className="sub mono">{e.target}</div>
+                      <div className="sub mono">
+                        <button type="button" className="link-button mono" title={`Show only ${e.target}`} onClick={() => onFilter('target', e.target ?? '')}>
+                          {e.target}
+                        </button>
+                      </div>
                     </>
                   ) : (
                     <span className="muted">—</span>
