@@ -122,7 +122,16 @@ stop_redis() {
 # ------------------------------------------------------------------ libvirt
 libvirt_answers() { timeout 60 virsh -c qemu:///system version >/dev/null 2>&1; }
 
+# One starter at a time on this machine: two test runs, or a test run and npm run up, starting
+# together would both start libvirtd, and the loser leaves a half-started one holding its lock files.
 start_libvirt() {
+  (
+    flock -w 180 9 || vf_die "another start of libvirtd holds /run/virtfleet-libvirt-start.lock"
+    start_libvirt_alone
+  ) 9>/run/virtfleet-libvirt-start.lock
+}
+
+start_libvirt_alone() {
   if vf_pidfile_alive /run/libvirtd.pid; then vf_log "libvirtd already running (pid $(cat /run/libvirtd.pid)), leaving it alone"; return; fi
   if [ -d /run/systemd/system ]; then
     systemctl start virtlogd libvirtd; vf_log "libvirtd started by systemd"; return
@@ -133,7 +142,7 @@ start_libvirt() {
   for d in virtlogd libvirtd; do
     if [ "$d" = virtlogd ] && vf_pidfile_alive /run/virtlogd.pid; then continue; fi
     rm -f "/run/$d.pid"
-    setsid tini -s -- "$d" >>"$LOGS/$d.log" 2>&1 < /dev/null &
+    setsid tini -s -- "$d" >>"$LOGS/$d.log" 2>&1 < /dev/null 9>&- &  # the daemons must not hold the start lock
     echo $! > "$RUN/$d.tini.pid"
     vf_wait_for 20 "$d" vf_pidfile_alive "/run/$d.pid"
   done
