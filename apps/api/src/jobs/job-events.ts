@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnModuleDestroy } from '@nestjs/common';
 import { EventEmitter } from 'node:events';
 import { connectRedis, type RedisConnection } from '@virtfleet/redis';
@@ -16,15 +16,23 @@ export interface VmEvent {
   vm: { id: string; hostId: string; uuid: string; name: string; status: string; state: string };
 }
 
-/** The channel every API replica publishes its events on and listens to. */
-export const EVENTS_CHANNEL = 'virtfleet:events';
+/**
+ * The channel every API replica of one fleet publishes its events on and listens to:
+ * `virtfleet:events:<fleet>`, the fleet being its database (host, port and name, not the
+ * credentials), so two fleets sharing a Redis never see each other's events.
+ */
+export function eventsChannel(databaseUrl: string): string {
+  const u = new URL(databaseUrl);
+  const fleet = createHash('sha256').update(`${u.hostname.toLowerCase()}:${u.port || '5432'}${u.pathname}`).digest('hex').slice(0, 16);
+  return `virtfleet:events:${fleet}`;
+}
 
 type Wire = { kind: 'job'; e: JobEvent } | { kind: 'vm'; e: VmEvent };
 
 /**
  * Job and VM changes: they feed GET /v1/events (SSE) and wake `?wait=` readers at once, whichever
  * replica the change happened on. Each replica hands its own events to its listeners and publishes
- * them on Redis (`virtfleet:events`); the others hand them on too. Listeners that act on a change
+ * them on Redis (`virtfleet:events:<fleet>`); the others hand them on too. Listeners that act on a change
  * (the dispatcher sending the next job of a lock, metrics counting ends) subscribe to this
  * replica's own events only, so a change is acted on once. While Redis is unreachable another
  * replica's changes reach SSE late (a `?wait` reader re-reads the row every second anyway).
@@ -35,17 +43,20 @@ export class JobEvents implements OnApplicationBootstrap, OnModuleDestroy {
   private readonly emitter = new EventEmitter().setMaxListeners(0);
   private readonly replica = randomUUID();
   private subscriber: RedisConnection | undefined;
+  private readonly channel: string;
 
   constructor(
     private readonly queues: HostQueues,
     @Inject(API_CONFIG) private readonly config: ApiConfig,
-  ) {}
+  ) {
+    this.channel = eventsChannel(config.databaseUrl);
+  }
 
   onApplicationBootstrap(): void {
     const sub = connectRedis(this.config.redisUrl, { maxRetriesPerRequest: null });
     sub.on('error', () => undefined); // reconnects and re-subscribes by itself
     sub.on('message', (_channel: string, text: string) => this.received(text));
-    void sub.subscribe(EVENTS_CHANNEL).catch((err: Error) => this.log.warn(`not subscribed to other replicas' events yet: ${err.message}`));
+    void sub.subscribe(this.channel).catch((err: Error) => this.log.warn(`not subscribed to other replicas' events yet: ${err.message}`));
     this.subscriber = sub;
   }
 
@@ -107,7 +118,7 @@ export class JobEvents implements OnApplicationBootstrap, OnModuleDestroy {
 
   private fanOut(w: Wire): void {
     // "<replica id> <json>": a replica drops its own messages without parsing them.
-    this.queues.redis.publish(EVENTS_CHANNEL, `${this.replica} ${JSON.stringify(w)}`).catch(() => undefined); // best effort: PostgreSQL has the truth
+    this.queues.redis.publish(this.channel, `${this.replica} ${JSON.stringify(w)}`).catch(() => undefined); // best effort: PostgreSQL has the truth
   }
 
   private received(text: string): void {
