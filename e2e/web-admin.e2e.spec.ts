@@ -1,8 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { verifyWebhookSignature } from '@virtfleet/sdk';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { launchChromium, onHost, waitFor, Fleet } from '@virtfleet/testing';
+import type { Browser, Page } from 'playwright-core';
+import { buttonNames, launchChromium, navTo, onHost, openConsoleTab, signIn as signInWith, waitFor, Fleet } from '@virtfleet/testing';
 
 // The web console's network and administration side in Debian's Chromium, against the real
 // product (the built API serving dist/web, the agent on this machine's libvirtd): a network
@@ -36,12 +36,11 @@ interface Received {
 describe('web console administration end to end (Chromium, playwright-core)', () => {
   let fleet: Fleet;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   let listener: Server;
   let hookUrl = '';
   const received: Received[] = [];
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
   const readerName = `${PREFIX}reader`;
   let readerToken = '';
 
@@ -59,15 +58,7 @@ describe('web console administration end to end (Chromium, playwright-core)', ()
     hookUrl = `http://127.0.0.1:${(listener.address() as AddressInfo).port}/hook`;
 
     [fleet, browser] = await Promise.all([Fleet.start({ name: HOST, apiEnv: { VIRTFLEET_TEST_JOBS: '1' } }), launchChromium()]);
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: fleet.url });
-    page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    // Script errors only: Chromium also logs every 4xx answer, and some are expected (a revoked token, the scope probe).
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
-    });
+    ({ page, errors: consoleErrors } = await openConsoleTab(browser, { clipboardOrigin: fleet.url }));
   }, 180_000);
 
   afterAll(async () => {
@@ -84,21 +75,17 @@ describe('web console administration end to end (Chromium, playwright-core)', ()
   }, 120_000);
 
   /** Client-side navigation through the side bar (a reload would lose the window marker). */
-  const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  const nav = (name: string) => navTo(page, name);
   const adminLinks = () => page.getByRole('navigation', { name: 'Main' }).getByRole('list', { name: 'Administration' }).getByRole('link');
 
-  const signIn = async (token: string) => {
-    await page.getByLabel('API token', { exact: true }).fill(token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
-  };
+  const signIn = (token: string) => signInWith(page, token);
   const signOut = async () => {
     await page.getByRole('button', { name: 'Log out' }).click();
     await page.getByLabel('API token', { exact: true }).waitFor();
   };
   /** The names of the buttons on the page that change something. */
   const actionButtons = async () => {
-    const names = await Promise.all((await page.getByRole('button').all()).map(async (b) => ((await b.getAttribute('aria-label')) ?? (await b.textContent()) ?? '').trim()));
-    return names.filter((n) => ACTION.test(n));
+    return (await buttonNames(page)).filter((n) => ACTION.test(n));
   };
 
   it('signs in with the admin token and shows the administration pages in the side bar', async () => {
@@ -207,7 +194,8 @@ describe('web console administration end to end (Chromium, playwright-core)', ()
 
     // Signing in with it again is refused in the API's words.
     await signOut();
-    await signIn(readerToken);
+    await page.getByLabel('API token', { exact: true }).fill(readerToken);
+    await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'unknown or revoked token' }).waitFor();
     await signIn(fleet.token);
     await row.locator('.badge', { hasText: 'revoked' }).waitFor(); // back where it was signed out

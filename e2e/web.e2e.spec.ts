@@ -1,5 +1,5 @@
-import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { guestFixtures, launchChromium, removeDomains, waitFor, Fleet, type GuestFixtures } from '@virtfleet/testing';
+import type { Browser, Page } from 'playwright-core';
+import { buttonNames, guestFixtures, launchChromium, navTo, openConsoleTab, removeDomains, signIn, waitFor, Fleet, type GuestFixtures } from '@virtfleet/testing';
 
 // The web console (apps/web) in Debian's Chromium, against the real product as `npm run up`
 // brings it up: the built API serving dist/web, the agent on this machine's libvirtd, the tiny
@@ -17,11 +17,10 @@ describe('web console end to end (Chromium, playwright-core)', () => {
   let fleet: Fleet;
   let fx: GuestFixtures;
   let browser: Browser;
-  let context: BrowserContext;
   let page: Page;
   const vmName = `${PREFIX}tiny`;
   const diskName = `${PREFIX}data`;
-  const consoleErrors: string[] = [];
+  let consoleErrors: string[] = [];
 
   beforeAll(async () => {
     fx = await guestFixtures();
@@ -31,14 +30,7 @@ describe('web console end to end (Chromium, playwright-core)', () => {
       Fleet.up({ name: 'e2e-web', env: { VIRTFLEET_TEST_JOBS: '1', VIRTFLEET_ISO_ROOT: fx.dir } }),
       launchChromium(),
     ]);
-    context = await browser.newContext({ viewport: { width: 1440, height: 900 } });
-    page = await context.newPage();
-    page.setDefaultTimeout(30_000);
-    // Script errors only: Chromium also logs every 4xx answer, and the console expects one (a wrong token).
-    page.on('pageerror', (e) => consoleErrors.push(e.message));
-    page.on('console', (m) => {
-      if (m.type() === 'error' && !m.text().startsWith('Failed to load resource')) consoleErrors.push(m.text());
-    });
+    ({ page, errors: consoleErrors } = await openConsoleTab(browser));
   }, 180_000);
 
   afterAll(async () => {
@@ -51,7 +43,7 @@ describe('web console end to end (Chromium, playwright-core)', () => {
   }, 120_000);
 
   /** Client-side navigation through the side bar (a reload would lose the window marker). */
-  const nav = (name: string) => page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name, exact: true }).click();
+  const nav = (name: string) => navTo(page, name);
 
   it('refuses a wrong token in the API’s words, then signs in with the admin token and shows the local host online', async () => {
     await page.goto(`${fleet.url}/`);
@@ -59,8 +51,7 @@ describe('web console end to end (Chromium, playwright-core)', () => {
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.getByRole('alert').filter({ hasText: 'unknown or revoked token' }).waitFor();
 
-    await page.getByLabel('API token', { exact: true }).fill(fleet.token);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await signIn(page, fleet.token);
     await page.getByRole('heading', { name: 'Fleet' }).waitFor();
     await page.evaluate(`${MARK} = true`);
     const host = page.locator('tr[data-host="e2e-web"]');
@@ -131,8 +122,8 @@ describe('web console end to end (Chromium, playwright-core)', () => {
     await row.getByRole('button', { name: `Shut down ${vmName}` }).click();
     await row.locator('.vm-state .badge', { hasText: 'shut off' }).waitFor({ timeout: 90_000 });
     await page.locator('.activity-item[data-job-type="shutdown-vm"] .badge', { hasText: 'succeeded' }).waitFor();
-    // Shut off, only Start is offered.
-    expect(await row.getByRole('button').allTextContents()).toEqual(['Start']);
+    // Shut off: of the power buttons only Start is offered (and Delete, which is not one).
+    expect(await row.getByRole('button').allTextContents()).toEqual(['Start', 'Delete']);
     expect(await page.evaluate(MARK)).toBe(true);
   }, 180_000);
 
@@ -178,13 +169,9 @@ describe('web console end to end (Chromium, playwright-core)', () => {
     const made = await fleet.post('/v1/tokens', { name: `web-reader-${process.pid}`, scopes: ['read'] });
     expect(made.status).toBe(201);
     const live = await fleet.submit('sleep', { seconds: 300 }); // a running job a reader must not be offered to cancel
-    const reader = await browser.newContext({ viewport: { width: 1440, height: 900 } });
+    const { context: reader, page: p } = await openConsoleTab(browser);
     try {
-      const p = await reader.newPage();
-      p.setDefaultTimeout(30_000);
-      await p.goto(`${fleet.url}/`);
-      await p.getByLabel('API token', { exact: true }).fill(String(made.body['token']));
-      await p.getByRole('button', { name: 'Sign in' }).click();
+      await signIn(p, String(made.body['token']), `${fleet.url}/`);
       await p.locator('tr[data-host="e2e-web"] .badge', { hasText: 'online' }).waitFor();
       expect(await p.locator('.scope').textContent()).toBe('read');
 
@@ -204,9 +191,7 @@ describe('web console end to end (Chromium, playwright-core)', () => {
         // A pasted link: the page loads again and signs in with the token kept for the tab.
         await p.goto(`${fleet.url}${path}`);
         await p.locator(ready).first().waitFor();
-        const buttons = await p.getByRole('button').all();
-        const names = await Promise.all(buttons.map(async (b) => ((await b.getAttribute('aria-label')) ?? (await b.textContent()) ?? '').trim()));
-        expect({ path, actions: names.filter((n) => ACTION.test(n)) }).toEqual({ path, actions: [] });
+        expect({ path, actions: (await buttonNames(p)).filter((n) => ACTION.test(n)) }).toEqual({ path, actions: [] });
         expect(await p.locator('.scope').textContent()).toBe('read');
       }
       // Nor a link to the create form, nor the form at its address.

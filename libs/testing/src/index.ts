@@ -7,7 +7,7 @@ export { services, parseEnvLines } from './services';
 export * from './http-peers';
 export { guestFixtures, type GuestFixtures, GUEST_FIXTURES_SH, DEFAULT_FIXTURES_DIR } from './guest-fixtures';
 export * from './fleet';
-export { CHROMIUM, CHROMIUM_ARGS, launchChromium } from './browser';
+export { buttonNames, CHROMIUM, CHROMIUM_ARGS, launchChromium, navTo, openConsoleTab, signIn, type ConsoleTab } from './browser';
 export { default as startTestServices } from './global-setup';
 export { default as stopTestServices } from './global-teardown';
 export * from './redis-topologies';

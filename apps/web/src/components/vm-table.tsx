@@ -9,6 +9,7 @@ import { VmStateBadge } from './badge';
 import { SortHeader, useSorted } from './sort';
 import { VmPowerButtons } from './vm-actions';
 import { AdoptButton } from './adopt-button';
+import { DeleteVmButton } from './vm-delete';
 
 /** The guest addresses the host's DHCP leases show for a VM's interfaces. */
 export function vmAddresses(vm: Pick<Vm, 'interfaces'>): string[] {
@@ -107,8 +108,11 @@ export function VmTable({ vms, hosts, showHost = true, label = 'VMs' }: { vms: r
               <td className="num">{vm.disks.filter((d) => d.device === 'disk').length}</td>
               {canOperate ? (
                 <td>
-                  <VmPowerButtons vm={vm} compact />
-                  <AdoptButton vm={vm} compact />
+                  <div className="button-row compact">
+                    <VmPowerButtons vm={vm} compact />
+                    <AdoptButton vm={vm} compact />
+                    <DeleteVmButton vm={vm} compact />
+                  </div>
                 </td>
               ) : null}
             </tr>

@@ -1,5 +1,17 @@
-import { attachInterfaceJob, resizeDiskJob, setMemoryJob, setVcpusJob } from '@virtfleet/contracts';
-import { attachBody, changedCounts, isRunning, memoryBody, resizeBody, sizeDraft, vcpusBody, type NicDraft } from './vm-task-bodies';
+import { attachInterfaceJob, labelMap, resizeDiskJob, setMemoryJob, setVcpusJob, undefineVmJob } from '@virtfleet/contracts';
+import {
+  attachBody,
+  changedCounts,
+  isRunning,
+  labelsBody,
+  labelsText,
+  memoryBody,
+  resizeBody,
+  sizeDraft,
+  undefineOptions,
+  vcpusBody,
+  type NicDraft,
+} from './vm-task-bodies';
 
 // The dialogs' bodies are what the jobs' own schemas (libs/contracts) take, with the route's part added.
 
@@ -79,5 +91,41 @@ describe('isRunning', () => {
     ['nostate', false],
   ])('%s: %p', (state, running) => {
     expect(isRunning({ state })).toBe(running);
+  });
+});
+
+describe('labels', () => {
+  it('are shown one key=value a line and read back the same', () => {
+    const labels = { tier: 'web', 'team.io/owner': 'a=b, c' };
+    expect(labelsText(labels)).toBe('tier=web\nteam.io/owner=a=b, c');
+    expect(labelsBody(labelsText(labels))).toEqual({ labels });
+  });
+
+  it.each<[string, string, Record<string, string>]>([
+    ['blank lines and spaces around are dropped', '\n tier = web \n\n', { tier: 'web' }],
+    ['a key without "=" has an empty value', 'canary', { canary: '' }],
+    ['the last of a key repeated wins', 'a=1\na=2', { a: '2' }],
+    ['an empty field removes them all', '   ', {}],
+  ])('%s', (_, text, labels) => {
+    expect(labelsBody(text)).toEqual({ labels });
+    expect(labelMap.safeParse(labels).error?.issues).toBeUndefined();
+  });
+
+  it('leave a bad key for the API to refuse, in its words', () => {
+    const { labels } = labelsBody('-bad=1');
+    expect(labels).toEqual({ '-bad': '1' });
+    expect(labelMap.safeParse(labels).success).toBe(false);
+  });
+});
+
+describe('undefineOptions', () => {
+  it.each<[string, { removeStorage: boolean; deleteSnapshots: boolean }, boolean, Record<string, boolean>]>([
+    ['the VM only', { removeStorage: false, deleteSnapshots: false }, false, { removeStorage: false }],
+    ['with its disks', { removeStorage: true, deleteSnapshots: true }, false, { removeStorage: true }],
+    ['with snapshots asked', { removeStorage: false, deleteSnapshots: true }, true, { removeStorage: false, deleteSnapshots: true }],
+    ['with snapshots not asked (the API refuses: vm_has_snapshots)', { removeStorage: true, deleteSnapshots: false }, true, { removeStorage: true, deleteSnapshots: false }],
+  ])('%s', (_, draft, hasSnapshots, options) => {
+    expect(undefineOptions(draft, hasSnapshots)).toEqual(options);
+    expect(undefineVmJob.payload.safeParse({ vm, ...options }).error?.issues).toBeUndefined();
   });
 });

@@ -72,3 +72,31 @@ export function resizeBody(draft: { size: string; unit: SizeUnit; allowShrink: b
 export function isRunning(vm: { state: string }): boolean {
   return vm.state === 'running' || vm.state === 'paused' || vm.state === 'blocked' || vm.state === 'pmsuspended';
 }
+
+/** A VM's labels as the labels field shows them: one key=value a line. */
+export function labelsText(labels: Record<string, string>): string {
+  return Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join('\n');
+}
+
+/**
+ * PATCH /v1/vms/:id: the labels typed, one key=value a line (a value may hold commas and "=");
+ * a line without "=" is a key with an empty value, blank lines are skipped. Keys and values are
+ * the API's to judge.
+ */
+export function labelsBody(text: string): { labels: Record<string, string> } {
+  const labels: Record<string, string> = {};
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    const at = line.indexOf('=');
+    const key = (at < 0 ? line : line.slice(0, at)).trim();
+    labels[key] = at < 0 ? '' : line.slice(at + 1).trim();
+  }
+  return { labels };
+}
+
+/** DELETE /v1/vms/:id: deleteSnapshots is only asked (and sent) when the VM has snapshots. */
+export function undefineOptions(draft: { removeStorage: boolean; deleteSnapshots: boolean }, hasSnapshots: boolean): { removeStorage: boolean; deleteSnapshots?: boolean } {
+  return { removeStorage: draft.removeStorage, ...(hasSnapshots ? { deleteSnapshots: draft.deleteSnapshots } : {}) };
+}

@@ -1,8 +1,9 @@
-import type { Vm } from '@virtfleet/sdk';
+import type { Job, Vm } from '@virtfleet/sdk';
 import { useState, type FormEvent } from 'react';
 import { Link, useParams } from 'react-router';
 import { useActivity } from '../activity';
-import { Badge, VmStateBadge, YesNo } from '../components/badge';
+import { Badge, JobStateBadge, VmStateBadge, YesNo } from '../components/badge';
+import { ProgressBar } from '../components/bars';
 import { ConfirmDialog } from '../components/dialog';
 import { ErrorMessage } from '../components/error-message';
 import { Empty, Loading, PageHeader, Section, useTitle } from '../components/layout';
@@ -11,6 +12,10 @@ import { AdoptButton } from '../components/adopt-button';
 import { AttachInterfaceButton, DetachInterfaceButton } from '../components/nic-dialog';
 import { VmSettingsButtons } from '../components/vm-settings-dialog';
 import { SerialConsole } from '../components/serial-console';
+import { GuestFiles } from '../components/guest-files';
+import { useFollowedJob } from '../components/use-followed-job';
+import { DeleteVmButton } from '../components/vm-delete';
+import { EditLabelsButton, LabelChips } from '../components/vm-labels';
 import { VmPowerButtons } from '../components/vm-actions';
 import { ago, dateTime, mib } from '../format';
 import { useLive } from '../live';
@@ -26,11 +31,17 @@ export function VmPage() {
   const vm = useData((signal) => client.vms.get(id, { signal }), [client, id]);
   const hosts = useData((signal) => client.hosts.list({}, { signal }), [client]);
   const reload = useThrottled(vm.reload, 500);
-  useTitle(vm.data ? `${vm.data.name} (VM)` : 'VM');
+  // Deleted from this page (undefine-vm, followed here and in the tray), or removed elsewhere (vm.removed).
+  const deletion = useFollowedJob<'undefine-vm'>();
+  const [removedId, setRemovedId] = useState<string | null>(null);
+  const removed = removedId === id || (deletion.job?.state === 'succeeded' && deletion.job.payload.vm.uuid === vm.data?.uuid);
+  useTitle(vm.data ? `${vm.data.name} (VM${removed ? ', removed' : ''})` : 'VM');
   useLive((m) => {
+    if (removedId === id) return;
     if (m.event === 'resync') return vm.reload();
-    if ((m.event === 'vm.updated' || m.event === 'vm.removed') && m.id === id) {
-      if (m.event === 'vm.updated') vm.set((v) => ({ ...v, state: m.vm.state as Vm['state'], status: m.vm.status as Vm['status'] }));
+    if (m.event === 'vm.removed' && m.id === id) return setRemovedId(id);
+    if (m.event === 'vm.updated' && m.id === id) {
+      vm.set((v) => ({ ...v, state: m.vm.state as Vm['state'], status: m.vm.status as Vm['status'] }));
       reload();
     }
     // Snapshot jobs change the row without a power-state event.
@@ -40,6 +51,7 @@ export function VmPage() {
   if (!vm.data) return vm.error ? <ErrorMessage error={vm.error} /> : <Loading what="the VM" />;
   const v = vm.data;
   const host = hosts.data?.find((h) => h.id === v.hostId);
+  if (removed) return <RemovedVm vm={v} hostName={host?.name} job={deletion.job?.state === 'succeeded' ? deletion.job : null} />;
   const nicActions = canOperate && v.status === 'managed';
   return (
     <>
@@ -58,7 +70,21 @@ export function VmPage() {
         <AdoptButton vm={v} onAdopted={() => vm.reload()} />
         <VmPowerButtons vm={v} />
         <CloneButton vm={v} />
+        <DeleteVmButton vm={v} onSubmitted={deletion.follow} />
       </PageHeader>
+      {deletion.job && deletion.job.state !== 'succeeded' ? (
+        <div className="notice vm-deleting" role="status">
+          <span>{deletion.job.state === 'queued' || deletion.job.state === 'running' ? `Deleting ${v.name}…` : `${v.name} was not deleted:`}</span>
+          <JobStateBadge state={deletion.job.state} />
+          <ProgressBar value={deletion.job.progress} label={`undefine-vm ${v.name}`} state={deletion.job.state} />
+          <Link to={`/jobs/${deletion.job.id}`}>Job details</Link>
+          {deletion.job.error ? (
+            <span>
+              {deletion.job.error.message} <code className="error-code">{deletion.job.error.code}</code>
+            </span>
+          ) : null}
+        </div>
+      ) : null}
       <ErrorMessage error={vm.error} />
       <Section title="Details" id="details" actions={<VmSettingsButtons vm={v} />}>
         <dl className="facts">
@@ -93,14 +119,8 @@ export function VmPage() {
           <dt>Serial log</dt>
           <dd className="mono">{v.serialLog ?? '—'}</dd>
           <dt>Labels</dt>
-          <dd>
-            {Object.keys(v.labels).length
-              ? Object.entries(v.labels).map(([k, val]) => (
-                  <code key={k} className="label-chip">
-                    {k}={val}
-                  </code>
-                ))
-              : '—'}
+          <dd className="labels-fact">
+            <LabelChips labels={v.labels} /> <EditLabelsButton vm={v} onSaved={(saved) => vm.set(() => saved)} />
           </dd>
           <dt>Last report</dt>
           <dd title={dateTime(v.seenAt)}>{ago(v.seenAt, now)}</dd>
@@ -179,10 +199,54 @@ export function VmPage() {
         )}
       </Section>
       <Snapshots vm={v} />
+      <GuestFiles vm={v} />
       <Section title="Serial console" id="console">
         <SerialConsole vm={v} />
       </Section>
       <DomainXml vm={v} />
+    </>
+  );
+}
+
+/** What is left to say of a VM once it is removed: its name, where it was, and what went with it. */
+function RemovedVm({ vm, hostName, job }: { vm: Vm; hostName: string | undefined; job: Job<'undefine-vm'> | null }) {
+  const result = job?.state === 'succeeded' ? job.result : null;
+  return (
+    <>
+      <PageHeader
+        title={
+          <>
+            {vm.name} <Badge tone="warn">removed</Badge>
+          </>
+        }
+        sub={
+          <>
+            Was on <Link to={`/hosts/${vm.hostId}`}>{hostName ?? 'its host'}</Link> · <span className="mono">{vm.uuid}</span>
+          </>
+        }
+      />
+      <Section title="Removed" id="removed">
+        <p role="status">
+          {vm.name} is gone: its domain is no longer defined on its host, and virtfleet no longer lists it.
+          {job ? (
+            <>
+              {' '}
+              <Link to={`/jobs/${job.id}`}>The undefine-vm job</Link>
+            </>
+          ) : null}
+        </p>
+        {result ? (
+          <dl className="facts">
+            <dt>Disks deleted</dt>
+            <dd className="mono wrap">{result.deleted.length ? result.deleted.join(', ') : 'none'}</dd>
+            <dt>Disks kept</dt>
+            <dd className="mono wrap">{result.kept.length ? result.kept.join(', ') : 'none'}</dd>
+          </dl>
+        ) : null}
+        <p>
+          <Link to="/vms">Back to the VMs</Link>
+        </p>
+      </Section>
     </>
   );
 }
