@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DomainInventory, HostFacts } from '@virtfleet/contracts';
+import { eventStream, waitFor } from '@virtfleet/testing';
 import { ApiHarness } from './harness';
 
 interface VmBody {
@@ -276,9 +277,15 @@ describe('VM inventory and the VM routes', () => {
     expect(await list('name=%25')).toEqual([]); // a % in the text is a character, not a wildcard
     expect(await list('status=unmanaged')).toHaveLength(5);
     expect(await list('status=managed')).toEqual([]);
+    // A label change is a vm.updated event: open pages and SSE clients read the row again.
+    const stream = await eventStream(new URL(`/v1/events?hostId=${host.id}`, api.url).toString(), api.adminToken);
     for (const [n, labels] of [['web-1', { tier: 'web', zone: 'a' }], ['web-2', { tier: 'web', zone: 'b' }], ['db-1', { tier: 'db', zone: 'a' }]] as const) {
       expect((await api.call('PATCH', `/v1/vms/${byName.get(n)?.id}`, { body: { labels } })).status).toBe(200);
     }
+    const updated = () => stream.events.filter((e) => e.event === 'vm.updated').map((e) => (JSON.parse(e.data) as { name: string }).name);
+    await waitFor('three vm.updated events', () => updated().length >= 3, { timeoutMs: 5_000 });
+    await stream.close();
+    expect(updated().sort()).toEqual(['db-1', 'web-1', 'web-2']);
     expect(await list('label=tier=web')).toEqual(['web-1', 'web-2']);
     expect(await list(`label=${encodeURIComponent('tier=web,zone=a')}`)).toEqual(['web-1']);
     expect(await list(`label=${encodeURIComponent('zone=a,zone=b')}`)).toEqual([]);

@@ -19,10 +19,16 @@ export interface IssueDetail {
 }
 
 /** A 400 naming every field that failed, e.g. "payload.name: must be 1-64 letters…". */
+/** A record's bad key: zod says "Invalid key in record" and keeps the key rule's own words inside. */
+function issueMessage(i: ZodError['issues'][number]): string {
+  if (i.code === 'invalid_key' && i.issues.length) return `key ${JSON.stringify(String(i.path[i.path.length - 1] ?? ''))}: ${i.issues.map((n) => n.message).join('; ')}`;
+  return i.message;
+}
+
 export function validationError(code: string, err: ZodError, prefix: string[] = []): ApiError {
   const issues: IssueDetail[] = err.issues.map((i) => ({
     path: [...prefix, ...i.path.map(String)].join('.') || '(body)',
-    message: i.message,
+    message: issueMessage(i),
   }));
   return new ApiError(400, code, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
 }

@@ -300,6 +300,8 @@ export class VmsService {
     await this.get(id);
     const vm = await this.db.vm.update({ where: { id }, data: { labels: body.labels } });
     await this.audit.record(actor, 'vm.update', `vm:${id}`, { labels: body.labels });
+    // Every open page and SSE client hears of it (vm.updated; they read the row again for the labels).
+    this.inventory.announce(vm.hostId, [{ id, uuid: vm.uuid, name: vm.name, status: vm.status, state: vm.state }]);
     return vm;
   }
 
