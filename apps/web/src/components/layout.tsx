@@ -35,7 +35,7 @@ const LIVE_WORDS = { live: 'Live', connecting: 'Connecting…', reconnecting: 'R
 
 /** Side navigation, the header (live status, the token, log out) and the page. */
 export function Layout() {
-  const { scope, tokenHint, signOut } = useSession();
+  const { scope, tokenName, tokenHint, signOut } = useSession();
   const live = useLiveStatus();
   return (
     <div className="shell">
@@ -80,6 +80,7 @@ export function Layout() {
             <span className={`scope scope-${scope}`} title={`This token's scope: ${scope}`}>
               {scope}
             </span>
+            <span className="token-name">{tokenName}</span>
             <code>{tokenHint}</code>
           </span>
           <button type="button" className="button button-quiet" onClick={() => signOut()}>
