@@ -41,6 +41,7 @@ export function ActivityProvider({ children }: { children: ReactNode }) {
   const [items, setItems] = useState<Tracked[]>([]);
   const [errors, setErrors] = useState<Refused[]>([]);
   const timers = useRef(new Map<string, number>());
+  const tray = useTrayRoom();
 
   const dismiss = useCallback((id: string) => {
     setItems((all) => all.filter((t) => t.job.id !== id));
@@ -100,7 +101,7 @@ export function ActivityProvider({ children }: { children: ReactNode }) {
   return (
     <ActivityContext.Provider value={value}>
       {children}
-      <section className="activity" aria-label="Jobs started from this page" aria-live="polite">
+      <section ref={tray} className="activity" aria-label="Jobs started from this page" aria-live="polite">
         {errors.map((e) => (
           <article key={e.id} className="activity-item activity-failed">
             <header>
@@ -131,6 +132,27 @@ export function ActivityProvider({ children }: { children: ReactNode }) {
       </section>
     </ActivityContext.Provider>
   );
+}
+
+/**
+ * The tray floats over the page's bottom right, where the last rows' action buttons are: its
+ * height goes to --tray-height, and the page keeps that much room below its content, so anything
+ * under the tray can be scrolled above it.
+ */
+function useTrayRoom() {
+  const ref = useRef<HTMLElement | null>(null);
+  useEffect(() => {
+    const el = ref.current;
+    if (!el) return;
+    const root = document.documentElement;
+    const observer = new ResizeObserver(() => root.style.setProperty('--tray-height', `${el.offsetHeight}px`));
+    observer.observe(el);
+    return () => {
+      observer.disconnect();
+      root.style.removeProperty('--tray-height');
+    };
+  }, []);
+  return ref;
 }
 
 export function useActivity(): Activity {
