@@ -5,10 +5,11 @@ import { buttonNames, launchChromium, onHost, openConsoleTab, removeDomains, sig
 
 // The web console's everyday VM and disk tasks in Debian's Chromium, against the real product:
 // set vCPUs, memory and autostart, labels, attach and detach a NIC, resize and inspect a disk,
-// adopt a domain defined by hand, guest files (read, edit and save, read again, disk usage) and
+// adopt a domain defined by hand, guest files (read, edit and save, disk usage) and
 // deleting a VM with its disks. The VMs are shut-off domains made by define-vm (nothing boots):
 // every change goes to their saved definitions, and the page shows what the host reports afterwards.
-// The guest-file steps each start libguestfs's appliance under TCG (15-60 s each): four of them.
+// The guest-file steps each start libguestfs's appliance under TCG (15-60 s each): three of them
+// (a read after the save would be a fourth: the host checks the image instead).
 
 const PREFIX = `vfwebvm${process.pid}-`;
 const NET = `${PREFIX}net`;
@@ -200,7 +201,7 @@ describe('web console: VM and disk tasks (Chromium, playwright-core)', () => {
     await fact('Labels').getByText('team=payments, ops', { exact: true }).waitFor();
   }, 60_000);
 
-  it('guest files: reads a file, edits and saves it, reads it again, and shows disk usage', async () => {
+  it('guest files: reads a file, edits and saves it (the image on the host holds the change), and shows disk usage', async () => {
     await openVm(guest);
     const section = page.locator('#guest-files');
     await section.getByText('The VM is shut off', { exact: false }).waitFor();
@@ -227,9 +228,6 @@ describe('web console: VM and disk tasks (Chromium, playwright-core)', () => {
       await rm(`${guestDisk}.check`, { force: true });
     }
 
-    await section.getByRole('button', { name: 'Read file' }).click();
-    await content.filter({ hasText: 'mode=green' }).waitFor({ timeout: GUESTFS_MS });
-    expect(await content.textContent()).toBe('mode=green\nworkers=2\n');
 
     await section.getByRole('button', { name: 'Disk usage' }).click();
     const usage = section.getByRole('table', { name: `Disk usage inside ${guestName}` });
@@ -239,7 +237,7 @@ describe('web console: VM and disk tasks (Chromium, playwright-core)', () => {
     const meter = row.getByRole('meter', { name: 'Use of /dev/sda' });
     expect(await meter.getAttribute('aria-valuetext')).toMatch(/^\d+(\.\d+)? (KiB|MiB) of \d+(\.\d+)? MiB$/);
     expect(Number(await meter.getAttribute('aria-valuenow'))).toBeLessThan(10);
-  }, 4 * GUESTFS_MS);
+  }, 3 * GUESTFS_MS);
 
   it('resizes a disk and sees its new size, then inspects it and sees what qemu-img info says', async () => {
     await page.goto(`${fleet.url}/disks?name=${PREFIX}`);
