@@ -8,7 +8,7 @@ import { useClient } from '../session';
 import { JobStateBadge, YesNo } from './badge';
 import { ProgressBar } from './bars';
 import { Dialog } from './dialog';
-import { ErrorMessage } from './error-message';
+import { ErrorMessage, JobErrorMessage } from './error-message';
 import { useFollowedJob } from './use-followed-job';
 import { DialogActions } from './vm-settings-dialog';
 import { resizeBody, sizeDraft, type SizeUnit } from './vm-task-bodies';
@@ -145,14 +145,7 @@ export function InspectDialog({ inspection }: { inspection: Inspection }) {
             Asking the host…
           </p>
         ) : null}
-        {job?.error ? (
-          <div className="error" role="alert">
-            <p>
-              {job.error.message}
-              <code className="error-code">{job.error.code}</code>
-            </p>
-          </div>
-        ) : null}
+        <JobErrorMessage error={job?.error} />
         <div aria-live="polite">
           {result ? <DiskFacts info={result} /> : job && !job.error ? <p className="hint">qemu-img info runs on the host, through the image guard.</p> : null}
         </div>

@@ -25,3 +25,16 @@ export function ErrorMessage({ error, title }: { error: unknown; title?: string 
     </div>
   );
 }
+
+/** A failed job's error as the agent or API worded it: its message and code. */
+export function JobErrorMessage({ error }: { error: { code: string; message: string } | null | undefined }) {
+  if (!error) return null;
+  return (
+    <div className="error" role="alert">
+      <p>
+        {error.message}
+        <code className="error-code">{error.code}</code>
+      </p>
+    </div>
+  );
+}

@@ -7,7 +7,7 @@ import { bytes, jobDuration } from '../format';
 import { useCanOperate, useClient } from '../session';
 import { JobStateBadge } from './badge';
 import { ProgressBar, UsageBar } from './bars';
-import { ErrorMessage } from './error-message';
+import { ErrorMessage, JobErrorMessage } from './error-message';
 import { Section } from './layout';
 import { canWriteFiles, mountChoices, readFileBody, readView, writeFileBody, type GuestFileDraft } from './guest-files-bodies';
 import { useFollowedJob } from './use-followed-job';
@@ -49,14 +49,7 @@ function JobLine({ job, label }: { job: Job; label: string }) {
         <span className="muted small">{jobDuration(job)}</span>
         <Link to={`/jobs/${job.id}`}>Job details</Link>
       </div>
-      {job.error ? (
-        <div className="error" role="alert">
-          <p>
-            {job.error.message}
-            <code className="error-code">{job.error.code}</code>
-          </p>
-        </div>
-      ) : null}
+      <JobErrorMessage error={job.error} />
     </>
   );
 }
