@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { chmod, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ManagedProcess, NodeCommandRunner, assertSucceeded } from '@virtfleet/exec';
@@ -279,15 +280,25 @@ export class Fleet {
   }
 
   /** The storage pools our agents defined over this fleet's folders (libvirtd is shared by every test). */
-  private async dropPools(): Promise<void> {
-    const names = (await runner.run({ cmd: 'virsh', args: ['-q', 'pool-list', '--all', '--name'] })).stdout.split('\n').filter((n) => n.startsWith('virtfleet-'));
-    for (const name of names) {
-      const xml = (await runner.run({ cmd: 'virsh', args: ['pool-dumpxml', name] })).stdout;
-      if (!xml.includes(`<path>${this.dir}/`)) continue;
-      await runner.run({ cmd: 'virsh', args: ['pool-destroy', name] });
-      await runner.run({ cmd: 'virsh', args: ['pool-undefine', name] });
-    }
+  private dropPools(): Promise<void> {
+    return dropPools((path) => path.startsWith(`${this.dir}/`));
   }
+}
+
+/** Removes the agents' storage pools (`virtfleet-*`) whose folder `which` picks. */
+async function dropPools(which: (path: string) => boolean): Promise<void> {
+  const names = (await runner.run({ cmd: 'virsh', args: ['-q', 'pool-list', '--all', '--name'] })).stdout.split('\n').filter((n) => n.startsWith('virtfleet-'));
+  for (const name of names) {
+    const path = /<path>([^<]*)<\/path>/.exec((await runner.run({ cmd: 'virsh', args: ['pool-dumpxml', name] })).stdout)?.[1];
+    if (path === undefined || !which(path)) continue;
+    await runner.run({ cmd: 'virsh', args: ['pool-destroy', name] });
+    await runner.run({ cmd: 'virsh', args: ['pool-undefine', name] });
+  }
+}
+
+/** The pools a killed test run left over folders that are gone (its Fleet never stopped): run at setup. */
+export function dropStalePools(): Promise<void> {
+  return dropPools((path) => !existsSync(path));
 }
 
 /** The real tool, run directly on the host, to check what a job did. */

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { Client } from 'pg';
 import { NodeCommandRunner, assertSucceeded } from '@virtfleet/exec';
 import { REPO_ROOT } from './paths';
+import { dropStalePools } from './fleet';
 import { freePort } from './ports';
 import { parseEnvLines, services } from './services';
 import { exportTestServices } from './test-env';
@@ -20,6 +21,7 @@ export default async function globalSetup(): Promise<void> {
   await chmod(dir, 0o755); // postgres and qemu (other users) must traverse it
   const [pgPort, redisPort] = [await freePort(), await freePort()];
   await services('start', '--dir', dir, '--pg-port', String(pgPort), '--redis-port', String(redisPort), '--fast');
+  await dropStalePools();
   const env = parseEnvLines(await services('env', '--dir', dir));
   const databaseUrl = env['DATABASE_URL'];
   const redisUrl = env['REDIS_URL'];
