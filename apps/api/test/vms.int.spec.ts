@@ -144,6 +144,13 @@ describe('VM inventory and the VM routes', () => {
     const refused = await api.call<ErrorBody>('POST', `/v1/vms/${vm.id}/actions/start`);
     expect(refused.status).toBe(409);
     expect(refused.body.error.code).toBe('vm_unmanaged');
+    // Nor through POST /v1/jobs, one by one or in a batch, as a power action or a guest-file write.
+    const ref = { uuid: d.uuid, name: 'act-1' };
+    const direct = await api.call<ErrorBody>('POST', '/v1/jobs', { body: { type: 'start-vm', hostId: host.id, payload: { vm: ref } } });
+    expect([direct.status, direct.body.error.code]).toEqual([409, 'vm_unmanaged']);
+    const write = { type: 'write-guest-file', hostId: host.id, payload: { vm: ref, path: '/etc/motd', content: 'hi' } };
+    const batch = await api.call<ErrorBody>('POST', '/v1/jobs/batch', { body: { jobs: [{ type: 'refresh-host', hostId: host.id, payload: {} }, write] } });
+    expect([batch.status, batch.body.error.code]).toEqual([409, 'vm_unmanaged']);
     await api.call('POST', `/v1/vms/${vm.id}/adopt`);
     const start = await api.call<JobBody>('POST', `/v1/vms/${vm.id}/actions/start`);
     expect(start.status).toBe(202);

@@ -90,6 +90,7 @@ export class JobsService {
     }
     const hostId = body.hostId ?? (await this.defaultHost());
     const row = await this.rowOf(checked, body, hostId, submittedBy);
+    await this.refuseUnmanaged([row.data]);
     const data = {
       ...row.data,
       idempotencyKey: idempotencyKey ?? null,
@@ -140,6 +141,7 @@ export class JobsService {
     const needsHost = bodies.some((b) => !b.hostId);
     const fallbackHost = needsHost ? await this.defaultHost() : undefined;
     const rows = await Promise.all(bodies.map((body, i) => this.rowOf(checked[i] as { type: JobType; payload: unknown }, body, body.hostId ?? (fallbackHost as string), submittedBy)));
+    await this.refuseUnmanaged(rows.map((r) => r.data));
     let jobs: Job[];
     try {
       const keyed = rows.map((row, i) => ({ ...row.data, idempotencyKey: keyOf(i), requestHash: hashes[i] ?? null }));
@@ -187,6 +189,7 @@ export class JobsService {
       if (prior) return { job: prior, children: await this.db.job.findMany({ where: { parentId: prior.id } }), replayed: true };
     }
     const rows = await Promise.all(children.map((body) => this.rowOf(this.checked(body), body, body.hostId ?? parent.hostId, submittedBy)));
+    await this.refuseUnmanaged(rows.map((r) => r.data));
     let written: { job: Job; children: Job[] };
     try {
       written = await this.db.$transaction(async (tx) => {
@@ -271,6 +274,21 @@ export class JobsService {
     const effect = effects?.onSubmit;
     const onSubmit = effect ? (tx: Prisma.TransactionClient, row: Job) => effect(tx, row, prepared as never) : undefined;
     return { data, onSubmit };
+  }
+
+  /**
+   * An `unmanaged` VM is shown, never touched (adopt it first): a job naming one as its `vm` (or
+   * as a clone's `source`) is refused whichever route sent it, POST /v1/jobs too. One query for
+   * a whole batch; a VM with no row (a domain the API has not heard of yet) is the agent's to find.
+   */
+  private async refuseUnmanaged(rows: ReadonlyArray<{ hostId: string; payload: unknown }>): Promise<void> {
+    const named = rows.flatMap((r) => {
+      const p = r.payload as { vm?: { uuid?: unknown }; source?: { uuid?: unknown } } | null;
+      return [p?.vm?.uuid, p?.source?.uuid].filter((u): u is string => typeof u === 'string').map((uuid) => ({ hostId: r.hostId, uuid }));
+    });
+    if (!named.length) return;
+    const found = await this.db.vm.findFirst({ where: { status: 'unmanaged', OR: named }, select: { id: true, name: true } });
+    if (found) throw new ApiError(409, 'vm_unmanaged', `${found.name} was not created through virtfleet: adopt it first (POST /v1/vms/${found.id}/adopt)`, { vmId: found.id });
   }
 
   /** The host's own limit for a concurrency group (its agent's configuration), or the default. */
