@@ -32,3 +32,8 @@ export function validationError(code: string, err: ZodError, prefix: string[] = 
   }));
   return new ApiError(400, code, issues.map((i) => `${i.path}: ${i.message}`).join('; '), { issues });
 }
+
+/** An `unmanaged` VM is shown, never touched: what every route that would touch one answers. */
+export function vmUnmanagedError(vm: { id: string; name: string }): ApiError {
+  return new ApiError(409, 'vm_unmanaged', `${vm.name} was not created through virtfleet: adopt it first (POST /v1/vms/${vm.id}/adopt)`, { vmId: vm.id });
+}

@@ -65,7 +65,7 @@ export async function lockJobKeys(sql: RawSql, jobs: ReadonlyArray<Pick<NewJob, 
 }
 
 /** Whether inserting these jobs needs lockJobKeys(), i.e. a transaction. */
-export const hasJobKeys = (jobs: ReadonlyArray<Pick<NewJob, 'lockKey' | 'concurrencyKey'>>): boolean => jobs.some((j) => j.lockKey || j.concurrencyKey);
+const hasJobKeys = (jobs: ReadonlyArray<Pick<NewJob, 'lockKey' | 'concurrencyKey'>>): boolean => jobs.some((j) => j.lockKey || j.concurrencyKey);
 
 @Injectable()
 export class JobSql {

@@ -17,7 +17,7 @@ import {
 } from '@virtfleet/contracts';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
-import { ApiError, validationError } from '../common/api-error';
+import { ApiError, validationError, vmUnmanagedError } from '../common/api-error';
 import { afterCursor, pageOf } from '../common/cursor';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
 import { JobSql, lockJobKeys } from '../db/job-sql.service';
@@ -288,7 +288,7 @@ export class JobsService {
     });
     if (!named.length) return;
     const found = await this.db.vm.findFirst({ where: { status: 'unmanaged', OR: named }, select: { id: true, name: true } });
-    if (found) throw new ApiError(409, 'vm_unmanaged', `${found.name} was not created through virtfleet: adopt it first (POST /v1/vms/${found.id}/adopt)`, { vmId: found.id });
+    if (found) throw vmUnmanagedError(found);
   }
 
   /** The host's own limit for a concurrency group (its agent's configuration), or the default. */

@@ -5,7 +5,7 @@ import { createVmPayload, hostFacts, labelMap, type DomainDisk } from '@virtflee
 import { checkDomainXmlAllowlist } from '@virtfleet/libvirt';
 import { z } from 'zod';
 import { AuditService } from '../audit/audit.service';
-import { ApiError, validationError } from '../common/api-error';
+import { ApiError, validationError, vmUnmanagedError } from '../common/api-error';
 import { decodeCursor, pageOf } from '../common/cursor';
 import { labelConditions } from '../common/labels';
 import { API_CONFIG, type ApiConfig } from '../config/api.config';
@@ -307,9 +307,7 @@ export class VmsService {
 
   /** Unmanaged VMs are shown, never touched until adopted; missing ones have nothing to act on. */
   private actionable(vm: Vm, allowMissing = false): Vm {
-    if (vm.status === 'unmanaged') {
-      throw new ApiError(409, 'vm_unmanaged', `${vm.name} was not created through virtfleet: adopt it first (POST /v1/vms/${vm.id}/adopt)`);
-    }
+    if (vm.status === 'unmanaged') throw vmUnmanagedError(vm);
     if (vm.status === 'missing' && !allowMissing) throw new ApiError(409, 'vm_missing', `${vm.name}'s domain is no longer on its host`);
     return vm;
   }
